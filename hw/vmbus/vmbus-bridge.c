@@ -1,0 +1,94 @@
+/*
+ * qemu-vmbus: the VMBus root bridge
+ *
+ * The bridge is the machine-level anchor of the VMBus: a sysbus device with
+ * no MMIO of its own that owns the vmbus bus and describes it in ACPI, where
+ * the guest's VMBus driver (Linux hv_vmbus, Windows vmbus.sys) finds it.
+ *
+ * Copyright (c) 2026 The qemu-vmbus authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/vmbus/vmbus-bridge.h"
+#include "trace.h"
+
+VMBusBridge *vmbus_bridge_find(void)
+{
+    return VMBUS_BRIDGE(object_resolve_path_type("", TYPE_VMBUS_BRIDGE, NULL));
+}
+
+static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
+{
+    VMBusBridge *bridge = VMBUS_BRIDGE(dev);
+    bool ambiguous = false;
+
+    /* The guest knows one VMBus per partition. */
+    object_resolve_path_type("", TYPE_VMBUS_BRIDGE, &ambiguous);
+    if (ambiguous) {
+        error_setg(errp, "a machine can have at most one %s",
+                   TYPE_VMBUS_BRIDGE);
+        return;
+    }
+
+    bridge->bus = vmbus_create(dev);
+    trace_vmbus_bridge_realize(bridge->irq);
+}
+
+void vmbus_bridge_build_acpi(Aml *dsdt)
+{
+    VMBusBridge *bridge = vmbus_bridge_find();
+    Aml *scope, *dev, *crs;
+
+    if (!bridge) {
+        return;
+    }
+
+    /* Linux matches _HID "VMBus" (or "VMBUS"); Windows matches "VMBus". */
+    dev = aml_device("VMBS");
+    aml_append(dev, aml_name_decl("_HID", aml_string("VMBus")));
+    aml_append(dev, aml_name_decl("_UID", aml_int(0)));
+    aml_append(dev, aml_name_decl("_DDN", aml_string("VMBUS")));
+    aml_append(dev, aml_name_decl("_STA", aml_int(0xf)));
+
+    crs = aml_resource_template();
+    aml_append(crs, aml_irq_no_flags(bridge->irq));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+
+    scope = aml_scope("_SB");
+    aml_append(scope, dev);
+    aml_append(dsdt, scope);
+}
+
+static const Property vmbus_bridge_props[] = {
+    DEFINE_PROP_UINT8("irq", VMBusBridge, irq, 7),
+};
+
+static void vmbus_bridge_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    dc->realize = vmbus_bridge_realize;
+    dc->desc = "Hyper-V VMBus root bridge";
+    dc->user_creatable = true;
+    dc->hotpluggable = false;
+    device_class_set_props(dc, vmbus_bridge_props);
+    set_bit(DEVICE_CATEGORY_BRIDGE, dc->categories);
+}
+
+static const TypeInfo vmbus_bridge_type = {
+    .name = TYPE_VMBUS_BRIDGE,
+    .parent = TYPE_SYS_BUS_DEVICE,
+    .instance_size = sizeof(VMBusBridge),
+    .class_init = vmbus_bridge_class_init,
+};
+
+static void vmbus_bridge_register_types(void)
+{
+    type_register_static(&vmbus_bridge_type);
+}
+
+type_init(vmbus_bridge_register_types)

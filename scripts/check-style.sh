@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# TAP test: QEMU's scripts/checkpatch.pl reports no error or warning on any C
+# file or header of ours. Uses the QEMU tree that ./configure recorded.
+set -u
+top=$1
+src=$(sed -n 's/^QEMU_SRC := //p' "$top/build/config.mk" 2>/dev/null)
+cp=$src/scripts/checkpatch.pl
+if [ ! -f "$cp" ]; then
+    echo "1..0 # SKIP no configured QEMU tree with scripts/checkpatch.pl"
+    exit 0
+fi
+cd "$top" || exit 1
+mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^\.qemu/')
+echo "1..${#files[@]}"
+n=0
+fail=0
+for f in "${files[@]}"; do
+    n=$((n + 1))
+    out=$(perl "$cp" --no-tree --terse -f "$f" 2>&1)
+    if grep -qE '(ERROR|WARNING):' <<<"$out"; then
+        echo "not ok $n - $f"
+        sed 's/^/# /' <<<"$out"
+        fail=1
+    else
+        echo "ok $n - $f"
+    fi
+done
+exit $fail

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# TAP test: ./configure --qemu-src=DIR refuses a tree that is not QEMU 10.0.x,
+# says why, and does so before it installs or writes anything.
+set -u
+top=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fail=0
+
+check() { # name, expected message, configure args...
+    local name=$1 want=$2 out rc
+    shift 2
+    n=$((n + 1))
+    out=$("$top/configure" "$@" 2>&1) && rc=0 || rc=$?
+    if [ "$rc" != 0 ] && grep -qF -- "$want" <<<"$out"; then
+        echo "ok $n - $name"
+    else
+        echo "not ok $n - $name (rc=$rc)"
+        sed 's/^/# /' <<<"$out"
+        fail=1
+    fi
+}
+
+mkfake() { # dir, version
+    mkdir -p "$1/hw"
+    touch "$1/meson.build"
+    echo "$2" > "$1/VERSION"
+}
+
+echo "1..4"
+mkfake "$tmp/q92" 9.2.0
+check "9.2 tree refused" "is version 9.2.0; qemu-vmbus needs QEMU 10.0.x" \
+    --qemu-src="$tmp/q92"
+mkfake "$tmp/q101" 10.1.0
+check "10.1 tree refused" "is version 10.1.0; qemu-vmbus needs QEMU 10.0.x" \
+    --qemu-src="$tmp/q101"
+mkdir -p "$tmp/empty"
+check "non-QEMU directory refused" "is not a QEMU source tree" \
+    --qemu-src="$tmp/empty"
+check "missing directory refused" "is not a directory" \
+    --qemu-src="$tmp/nonexistent"
+exit $fail
