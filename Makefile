@@ -11,7 +11,7 @@ MESON_TEST := meson test --no-rebuild --print-errorlogs
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all configure check check-qtest check-overlay demo demo-shell clean distclean
+.PHONY: all reconfigure check check-qtest check-overlay demo demo-shell clean distclean
 
 all: $(BUILD)/config.mk
 	ninja -C $(QEMU_BUILD) qemu-system-x86_64
@@ -23,10 +23,20 @@ $(BUILD)/config.mk: configure scripts/install-deps.sh scripts/qemu-source.sh \
 		configs/x86_64-softmmu-qemu-vmbus.mak meson.build
 	./configure
 
-configure:
+reconfigure:
 	./configure
 
-check: all check-qtest check-overlay
+TEST_LOGS := $(QEMU_BUILD)/meson-logs/testlog.json \
+	$(BUILD)/tests/meson-logs/testlog.json
+
+# Every suite runs even when an earlier one fails; the last line counts them all.
+check: all
+	@rm -f $(TEST_LOGS)
+	@rc=0; \
+	$(MAKE) --no-print-directory check-qtest || rc=1; \
+	$(MAKE) --no-print-directory check-overlay || rc=1; \
+	scripts/test-summary.py $(TEST_LOGS) || rc=1; \
+	exit $$rc
 
 check-qtest: $(BUILD)/config.mk
 	ninja -C $(QEMU_BUILD) vmbus-qtests
