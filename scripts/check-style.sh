@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TAP test: QEMU's scripts/checkpatch.pl reports no error or warning on any C
-# file or header of ours. Uses the QEMU tree that ./configure recorded.
+# file or header of ours, nor on our hook patches against QEMU. Uses the QEMU
+# tree that ./configure recorded.
 set -u
 top=$1
 src=$(sed -n 's/^QEMU_SRC := //p' "$top/build/config.mk" 2>/dev/null)
@@ -11,7 +12,8 @@ if [ ! -f "$cp" ]; then
 fi
 cd "$top" || exit 1
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^\.qemu/')
-echo "1..${#files[@]}"
+mapfile -t patches < <(git ls-files -co --exclude-standard -- 'patches/*.patch')
+echo "1..$(( ${#files[@]} + ${#patches[@]} ))"
 n=0
 fail=0
 for f in "${files[@]}"; do
@@ -23,6 +25,17 @@ for f in "${files[@]}"; do
         fail=1
     else
         echo "ok $n - $f"
+    fi
+done
+for p in "${patches[@]}"; do
+    n=$((n + 1))
+    out=$(perl "$cp" --no-tree --terse --no-signoff "$p" 2>&1)
+    if grep -qE '(ERROR|WARNING):' <<<"$out"; then
+        echo "not ok $n - $p"
+        sed 's/^/# /' <<<"$out"
+        fail=1
+    else
+        echo "ok $n - $p"
     fi
 done
 exit $fail

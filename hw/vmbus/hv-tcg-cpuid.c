@@ -62,6 +62,9 @@ bool hv_tcg_realize(X86CPU *cpu, Error **errp)
         error_setg(errp, "hv-passthrough needs KVM");
         return false;
     }
+    if (qtest_enabled()) {
+        hv_tcg_qtest_init();
+    }
     if (!cpu->hyperv_features) {
         return true;
     }
@@ -86,10 +89,6 @@ bool hv_tcg_realize(X86CPU *cpu, Error **errp)
 
     /* Guests look for the hypervisor leaves only behind this bit. */
     cpu->env.features[FEAT_1_ECX] |= CPUID_EXT_HYPERVISOR;
-
-    if (qtest_enabled()) {
-        hv_tcg_qtest_init();
-    }
     return true;
 }
 

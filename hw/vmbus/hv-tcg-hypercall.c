@@ -17,6 +17,7 @@
 #include "exec/cpu-common.h"
 #include "exec/address-spaces.h"
 #include "hw/hyperv/hyperv.h"
+#include "hw/hyperv/hyperv-proto.h"
 #include "target/i386/kvm/hyperv-proto.h"
 #include "hv-tcg-internal.h"
 #include "trace.h"
@@ -53,6 +54,13 @@ void hv_tcg_hypercall_page_fill(X86CPU *cpu)
     }
 }
 
+/* The size of a call's input block in guest memory. */
+static unsigned hcall_input_size(uint16_t code)
+{
+    return code == HVCALL_POST_MESSAGE ?
+           sizeof(struct hyperv_post_message_input) : sizeof(uint64_t);
+}
+
 /* HvPostMessage and HvSignalEvent reach device code: under the BQL. */
 static uint16_t hcall_synic(uint16_t code, uint64_t in, bool fast)
 {
@@ -87,6 +95,13 @@ uint64_t hv_tcg_hypercall_dispatch(X86CPU *cpu, uint64_t control,
         if (HV_HCALL_VARHEAD(control) || HV_HCALL_REP_COUNT(control) ||
             HV_HCALL_REP_START(control)) {
             status = HV_STATUS_INVALID_HYPERCALL_INPUT;
+            break;
+        }
+        /* A memory input: 8-byte aligned, within one page (TLFS 3.8). */
+        if (!fast && ((in & 7) ||
+                      (in & ~TARGET_PAGE_MASK) + hcall_input_size(code) >
+                      TARGET_PAGE_SIZE)) {
+            status = HV_STATUS_INVALID_ALIGNMENT;
             break;
         }
         status = hcall_synic(code, in, fast);

@@ -24,7 +24,7 @@
 #include "trace.h"
 
 #define HV_MSR_FIRST        0x40000000
-#define HV_MSR_LAST         0x400000ff
+#define HV_MSR_LAST         0x4000ffff  /* the range TLFS reserves */
 
 /* Bits that must be zero in the page MSRs: 11:1 (bit 0 enables). */
 #define HV_PAGE_MSR_RESERVED    0xffeull
