@@ -11,6 +11,9 @@
 
 #include "hw/vmbus/hv-tcg.h"
 
+/* SINT bit 18: the guest polls this SINT instead of taking interrupts. */
+#define HV_SINT_POLLING         (1ull << 18)
+
 /* The partition-wide synthetic MSRs. */
 typedef struct HvTcgPartition {
     uint64_t guest_os_id;

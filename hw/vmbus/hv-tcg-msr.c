@@ -28,7 +28,6 @@
 
 /* Bits that must be zero in the page MSRs: 11:1 (bit 0 enables). */
 #define HV_PAGE_MSR_RESERVED    0xffeull
-#define HV_SINT_POLLING         (1ull << 18)
 #define HV_SINT_VALID_BITS      (HV_SINT_VECTOR_MASK | HV_SINT_MASKED | \
                                  HV_SINT_AUTO_EOI | HV_SINT_POLLING)
 /* Vectors below 16 are architectural exceptions. */

@@ -34,7 +34,8 @@ void hv_tcg_sint_raise(CPUState *cs, uint32_t sint)
         return;
     }
     sintv = env->msr_hv_synic_sint[sint];
-    if (sintv & HV_SINT_MASKED) {
+    /* A polled SINT is read by the guest, never interrupts it. */
+    if (sintv & (HV_SINT_MASKED | HV_SINT_POLLING)) {
         return;
     }
     vector = sintv & HV_SINT_VECTOR_MASK;
