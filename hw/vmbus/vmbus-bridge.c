@@ -13,7 +13,10 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
+#include "hw/hyperv/hyperv.h"
+#include "migration/vmstate.h"
 #include "hw/vmbus/vmbus-bridge.h"
+#include "vmbus-internal.h"
 #include "trace.h"
 
 VMBusBridge *vmbus_bridge_find(void)
@@ -34,7 +37,24 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    /* Messages and events travel through the SynIC. */
+    if (!hyperv_is_synic_enabled()) {
+        error_setg(errp, "%s needs the Hyper-V SynIC: add "
+                   "hv-vpindex=on,hv-synic=on to -cpu", TYPE_VMBUS_BRIDGE);
+        return;
+    }
+    if (!bridge->max_queued_msgs ||
+        bridge->max_queued_msgs > VMBUS_MSG_QUEUE_SIZE) {
+        error_setg(errp, "max-queued-messages must be 1 to %u",
+                   VMBUS_MSG_QUEUE_SIZE);
+        return;
+    }
+
     bridge->bus = vmbus_create(dev);
+    bridge->bus->max_queued_msgs = bridge->max_queued_msgs;
+    if (!vmbus_conn_init(bridge->bus, errp)) {
+        return;
+    }
     trace_vmbus_bridge_realize(bridge->irq);
 }
 
@@ -65,6 +85,18 @@ void vmbus_bridge_build_acpi(Aml *dsdt)
 
 static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_UINT8("irq", VMBusBridge, irq, 7),
+    DEFINE_PROP_UINT32("max-queued-messages", VMBusBridge, max_queued_msgs,
+                       64),
+};
+
+static const VMStateDescription vmstate_vmbus_bridge = {
+    .name = TYPE_VMBUS_BRIDGE,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_POINTER(bus, VMBusBridge, vmstate_vmbus, VMBus),
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 static void vmbus_bridge_class_init(ObjectClass *klass, void *data)
@@ -72,6 +104,7 @@ static void vmbus_bridge_class_init(ObjectClass *klass, void *data)
     DeviceClass *dc = DEVICE_CLASS(klass);
 
     dc->realize = vmbus_bridge_realize;
+    dc->vmsd = &vmstate_vmbus_bridge;
     dc->desc = "Hyper-V VMBus root bridge";
     dc->user_creatable = true;
     dc->hotpluggable = false;

@@ -8,11 +8,24 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "hw/vmbus/vmbus.h"
+#include "hw/resettable.h"
+#include "vmbus-internal.h"
 
 VMBus *vmbus_create(DeviceState *parent)
 {
     return VMBUS(qbus_new(TYPE_VMBUS, parent, "vmbus"));
+}
+
+static void vmbus_reset_hold(Object *obj, ResetType type)
+{
+    vmbus_conn_reset(VMBUS(obj));
+}
+
+static void vmbus_class_init(ObjectClass *klass, void *data)
+{
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+
+    rc->phases.hold = vmbus_reset_hold;
 }
 
 static void vmbus_device_realize(DeviceState *dev, Error **errp)
@@ -47,6 +60,7 @@ static const TypeInfo vmbus_types[] = {
         .name = TYPE_VMBUS,
         .parent = TYPE_BUS,
         .instance_size = sizeof(VMBus),
+        .class_init = vmbus_class_init,
     },
     {
         .name = TYPE_VMBUS_DEVICE,

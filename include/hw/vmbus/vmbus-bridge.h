@@ -22,6 +22,8 @@ struct VMBusBridge {
 
     /* Interrupt line named in the ACPI node's _CRS. */
     uint8_t irq;
+    /* How many host->guest control messages may wait for the guest. */
+    uint32_t max_queued_msgs;
 
     VMBus *bus;
 };

@@ -12,17 +12,16 @@
 #include "hw/qdev-core.h"
 #include "qom/object.h"
 
-/* The bus a vmbus-bridge provides; VMBus devices plug into it. */
+/*
+ * The bus a vmbus-bridge provides; VMBus devices plug into it. Its state is
+ * the channel manager's (hw/vmbus/vmbus-internal.h).
+ */
 #define TYPE_VMBUS "vmbus"
 OBJECT_DECLARE_SIMPLE_TYPE(VMBus, VMBUS)
 
 /* Abstract base of every device on the VMBus (hv-net, hv-scsi, ...). */
 #define TYPE_VMBUS_DEVICE "vmbus-device"
 OBJECT_DECLARE_TYPE(VMBusDevice, VMBusDeviceClass, VMBUS_DEVICE)
-
-struct VMBus {
-    BusState parent_obj;
-};
 
 struct VMBusDevice {
     DeviceState parent_obj;
