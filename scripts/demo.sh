@@ -11,7 +11,9 @@ mode=${1:-}
 
 step() { printf '==> %s\n' "$*"; }
 
-devices=(-device vmbus-bridge)
+# Hyper-V enlightenments under TCG, and the VMBus.
+devices=(-cpu qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on
+         -device vmbus-bridge)
 
 step "emulator: $("$qemu" --version | head -n 1)"
 step "building the guest kit (Debian's kernel and busybox, cached after the first run)"

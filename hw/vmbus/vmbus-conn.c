@@ -52,6 +52,16 @@ static bool version_known(uint32_t version)
 
 static void vmbus_kick(VMBus *vmbus);
 
+static void vmbus_kick_bh(void *opaque)
+{
+    vmbus_kick(opaque);
+}
+
+static void vmbus_kick_later(VMBus *vmbus)
+{
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), vmbus_kick_bh, vmbus);
+}
+
 static void route_release(VMBus *vmbus)
 {
     if (!vmbus->route) {
@@ -116,7 +126,8 @@ static void vmbus_msg_cb(void *data, int status)
         out_pop(vmbus);
         out_drained_check(vmbus);
     }
-    vmbus_kick(vmbus);
+    /* hw/hyperv frees its staging area only after this callback. */
+    vmbus_kick_later(vmbus);
 }
 
 static void vmbus_kick(VMBus *vmbus)
@@ -138,9 +149,9 @@ static void vmbus_kick(VMBus *vmbus)
         vmbus->posting = true;
         trace_vmbus_conn_msg_post(ldl_le_p(m->data), m->size);
     } else {
-        /* Nothing else stages on our route: this is a bug, not the guest. */
-        error_report("vmbus: cannot post message %u: %s",
-                     ldl_le_p(m->data), strerror(-r));
+        /* The route's staging area is still being released: shortly. */
+        assert(r == -EAGAIN);
+        vmbus_kick_later(vmbus);
     }
 }
 

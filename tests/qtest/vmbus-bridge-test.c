@@ -11,6 +11,8 @@
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 
+#define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
+
 /* True when QOM @path has a child property called @name of type @type. */
 static bool qom_has_child(QTestState *qts, const char *path,
                           const char *name, const char *type)
@@ -51,7 +53,8 @@ static void test_bridge_on_machine(const void *data)
     QDict *resp;
     g_autofree char *qtree = NULL;
 
-    qts = qtest_initf("-M %s -device vmbus-bridge,id=vmbus0,irq=5", machine);
+    qts = qtest_initf("-M %s -cpu " HV_CPU
+                      " -device vmbus-bridge,id=vmbus0,irq=5", machine);
 
     /* The bridge is there, with its property, and owns the vmbus bus. */
     resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
@@ -98,11 +101,24 @@ static int run_qemu(const char *args, char **err)
     return status;
 }
 
+static void test_needs_synic(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *args = g_strdup_printf("-M %s -device vmbus-bridge",
+                                            machine);
+    g_autofree char *err = NULL;
+    int status = run_qemu(args, &err);
+
+    g_assert_cmpint(status, !=, 0);
+    g_assert_nonnull(strstr(err, "vmbus-bridge needs the Hyper-V SynIC"));
+}
+
 static void test_two_bridges_refused(const void *data)
 {
     const char *machine = data;
     g_autofree char *args = g_strdup_printf(
-        "-M %s -device vmbus-bridge -device vmbus-bridge", machine);
+        "-M %s -cpu " HV_CPU " -device vmbus-bridge -device vmbus-bridge",
+        machine);
     g_autofree char *err = NULL;
     int status = run_qemu(args, &err);
 
@@ -153,7 +169,11 @@ int main(int argc, char **argv)
                                               machines[i]);
 
         qtest_add_data_func(p1, machines[i], test_bridge_on_machine);
+        g_autofree char *p3 = g_strdup_printf("/vmbus/bridge/%s/needs-synic",
+                                              machines[i]);
+
         qtest_add_data_func(p2, machines[i], test_two_bridges_refused);
+        qtest_add_data_func(p3, machines[i], test_needs_synic);
     }
     qtest_add_func("/vmbus/bridge/upstream-vmbus-off",
                    test_upstream_vmbus_replaced);
