@@ -14,28 +14,14 @@ cd "$top" || exit 1
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^\.qemu/')
 mapfile -t patches < <(git ls-files -co --exclude-standard -- 'patches/*.patch')
 echo "1..$(( ${#files[@]} + ${#patches[@]} ))"
-n=0
-fail=0
-for f in "${files[@]}"; do
-    n=$((n + 1))
-    out=$(perl "$cp" --no-tree --terse -f "$f" 2>&1)
-    if grep -qE '(ERROR|WARNING):' <<<"$out"; then
-        echo "not ok $n - $f"
-        sed 's/^/# /' <<<"$out"
-        fail=1
-    else
-        echo "ok $n - $f"
-    fi
+. "$top/tests/tap.sh"
+for f in "${files[@]}" "${patches[@]}"; do
+    case "$f" in
+    *.patch) out=$(perl "$cp" --no-tree --terse --no-signoff "$f" 2>&1) ;;
+    *) out=$(perl "$cp" --no-tree --terse -f "$f" 2>&1) ;;
+    esac
+    ! grep -qE '(ERROR|WARNING):' <<<"$out"
+    ok $? "$f"
+    grep -E '(ERROR|WARNING):' <<<"$out" | sed 's/^/# /'
 done
-for p in "${patches[@]}"; do
-    n=$((n + 1))
-    out=$(perl "$cp" --no-tree --terse --no-signoff "$p" 2>&1)
-    if grep -qE '(ERROR|WARNING):' <<<"$out"; then
-        echo "not ok $n - $p"
-        sed 's/^/# /' <<<"$out"
-        fail=1
-    else
-        echo "ok $n - $p"
-    fi
-done
-exit $fail
+exit $tap_fail

@@ -5,13 +5,7 @@ set -u
 top=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
-
-ok() { # result, description
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
-}
+. "$top/tests/tap.sh"
 
 # A miniature "QEMU tree" and overlay: one file, one patch that edits it.
 mkdir -p "$tmp/src/hw" "$tmp/src/include/hw" "$tmp/src/tests/qtest" \
@@ -46,4 +40,4 @@ rc=$?
 ok $? "a patch that does not apply is an error"
 grep -q "patch '0001-edit.patch' does not apply" <<<"$out"
 ok $? "the error names the patch"
-exit $fail
+exit $tap_fail

@@ -5,21 +5,15 @@ set -u
 top=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
+. "$top/tests/tap.sh"
 
 check() { # name, expected message, configure args...
     local name=$1 want=$2 out rc
     shift 2
-    n=$((n + 1))
     out=$("$top/configure" "$@" 2>&1) && rc=0 || rc=$?
-    if [ "$rc" != 0 ] && grep -qF -- "$want" <<<"$out"; then
-        echo "ok $n - $name"
-    else
-        echo "not ok $n - $name (rc=$rc)"
-        sed 's/^/# /' <<<"$out"
-        fail=1
-    fi
+    [ "$rc" != 0 ] && grep -qF -- "$want" <<<"$out"
+    ok $? "$name"
+    [ "$rc" != 0 ] || sed 's/^/# /' <<<"$out"
 }
 
 mkfake() { # dir, version
@@ -40,4 +34,4 @@ check "non-QEMU directory refused" "is not a QEMU source tree" \
     --qemu-src="$tmp/empty"
 check "missing directory refused" "is not a directory" \
     --qemu-src="$tmp/nonexistent"
-exit $fail
+exit $tap_fail

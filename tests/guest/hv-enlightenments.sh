@@ -8,18 +8,7 @@ top=$1
 qemu=${2:-$top/build/qemu-system-x86_64}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-n=0
-fail=0
-
-ok() { # condition-result, description
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fail=1
-    fi
-}
+. "$top/tests/tap.sh"
 
 cat > "$work/guest.sh" <<'GUEST'
 say "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
@@ -67,5 +56,5 @@ wait "$pid" 2>/dev/null
 grep -q 'hv-stimer is not implemented without KVM' "$work/err.log"
 ok $? "an hv-* feature not implemented under TCG is a startup error naming it"
 
-[ "$fail" = 0 ] || sed 's/^/# /' "$work/hv.log" | tail -n 60
-exit $fail
+[ "$tap_fail" = 0 ] || sed 's/^/# /' "$work/hv.log" | tail -n 60
+exit $tap_fail

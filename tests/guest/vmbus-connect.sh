@@ -7,13 +7,7 @@ top=$1
 qemu=${2:-$top/build/qemu-system-x86_64}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-n=0
-fail=0
-
-ok() { # result, description
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
-}
+. "$top/tests/tap.sh"
 
 cat > "$work/guest.sh" <<'GUEST'
 load_hv_modules hv_vmbus
@@ -76,5 +70,5 @@ ok $? "the guest reboots once and then powers off"
 [ "$(grep -c 'GUEST: connect 1' "$work/r.log")" = 2 ]
 ok $? "hv_vmbus connects at 5.3 again after the reboot"
 
-[ "$fail" = 0 ] || { sed 's/^/# /' "$work/a.log" | tail -40; sed 's/^/# /' "$work/r.log" | grep GUEST; }
-exit $fail
+[ "$tap_fail" = 0 ] || { sed 's/^/# /' "$work/a.log" | tail -40; sed 's/^/# /' "$work/r.log" | grep GUEST; }
+exit $tap_fail

@@ -14,8 +14,8 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qemu/bswap.h"
-#include "qobject/qdict.h"
 #include "hv-partition.h"
+#include "migration-wait.h"
 
 #define MSR_GUEST_OS_ID     0x40000000
 #define MSR_HYPERCALL       0x40000001
@@ -339,25 +339,6 @@ static void test_synic_events(void)
     qtest_quit(qts);
 }
 
-/* Waits for a migration to end on @qts; true if it completed. */
-static bool migration_completed(QTestState *qts)
-{
-    for (int i = 0; i < 1000; i++) {
-        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
-        QDict *ret = qdict_get_qdict(rsp, "return");
-        const char *st = qdict_haskey(ret, "status") ?
-                         qdict_get_str(ret, "status") : "";
-        bool done = !strcmp(st, "completed"), failed = !strcmp(st, "failed");
-
-        qobject_unref(rsp);
-        if (done || failed) {
-            return done;
-        }
-        g_usleep(10 * 1000);
-    }
-    return false;
-}
-
 static void test_migration(void)
 {
     g_autofree char *sock = g_strdup_printf("%s/hv-tcg-mig-%d.sock",
@@ -381,8 +362,8 @@ static void test_migration(void)
     dst = start(HV_CPU, incoming);
     qtest_qmp_assert_success(src, "{'execute': 'migrate',"
                              " 'arguments': {'uri': %s}}", uri);
-    g_assert_true(migration_completed(src));
-    g_assert_true(migration_completed(dst));
+    g_assert_true(migration_wait_completed(src));
+    g_assert_true(migration_wait_completed(dst));
 
     /* Partition and per-VP state, and the SynIC page with its message. */
     g_assert_cmphex(hvp_rdmsr(dst, 1, MSR_HYPERCALL), ==,

@@ -13,8 +13,8 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qemu/bswap.h"
-#include "qobject/qdict.h"
 #include "hv-partition.h"
+#include "migration-wait.h"
 
 #define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
 #define SINT 2
@@ -268,24 +268,6 @@ static void test_bad_limit(void)
     g_assert_nonnull(strstr(err, "max-queued-messages must be 1 to 256"));
 }
 
-static bool migration_completed(QTestState *qts)
-{
-    for (int i = 0; i < 1000; i++) {
-        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
-        QDict *ret = qdict_get_qdict(rsp, "return");
-        const char *st = qdict_haskey(ret, "status") ?
-                         qdict_get_str(ret, "status") : "";
-        bool done = !strcmp(st, "completed"), failed = !strcmp(st, "failed");
-
-        qobject_unref(rsp);
-        if (done || failed) {
-            return done;
-        }
-        g_usleep(10 * 1000);
-    }
-    return false;
-}
-
 static void test_migration(void)
 {
     g_autofree char *sock = g_strdup_printf("%s/vmbus-conn-mig-%d.sock",
@@ -303,8 +285,8 @@ static void test_migration(void)
     g_usleep(100 * 1000);
     qtest_qmp_assert_success(src, "{'execute': 'migrate',"
                              " 'arguments': {'uri': %s}}", uri);
-    g_assert_true(migration_completed(src));
-    g_assert_true(migration_completed(dst));
+    g_assert_true(migration_wait_completed(src));
+    g_assert_true(migration_wait_completed(dst));
 
     take(dst, 1, VERSION_RESPONSE);
     take(dst, 1, ALLOFFERS_DELIVERED);
