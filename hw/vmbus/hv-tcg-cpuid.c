@@ -2,8 +2,7 @@
  * qemu-vmbus: Hyper-V CPUID leaves and hv-* property checks without KVM
  *
  * The leaves say exactly what the enabled hv-* properties give, nothing
- * more: no isolation, no nested, no root partition, and the hints a TCG
- * guest needs (no AutoEOI, see below).
+ * more: no isolation, no nested, no root partition.
  *
  * Copyright (c) 2026 The qemu-vmbus authors
  *
@@ -139,12 +138,10 @@ bool hv_tcg_cpuid(X86CPU *cpu, uint32_t index, uint32_t count,
             *eax |= HV_RELAXED_TIMING_RECOMMENDED;
         }
         /*
-         * The local APIC model has no AutoEOI: ask the guest to EOI SINT
-         * interrupts itself, or an un-EOIed 0xf3 blocks every lower vector.
+         * AutoEOI works (hw/intc/apic.c asks hv_tcg_apic_auto_eoi), so the
+         * "AutoEOI deprecated" hint stays clear, as upstream leaves it
+         * without hv-avic.
          */
-        if (hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC)) {
-            *eax |= HV_DEPRECATING_AEOI_RECOMMENDED;
-        }
         *ebx = cpu->hyperv_spinlock_attempts;
         break;
     case HV_CPUID_IMPLEMENT_LIMITS:

@@ -51,3 +51,12 @@ bool hv_tcg_hypercall(X86CPU *cpu)
 void hv_tcg_sint_raise(CPUState *cs, uint32_t sint)
 {
 }
+
+bool hv_tcg_apic_auto_eoi(X86CPU *cpu, int vector)
+{
+    return false;
+}
+
+void hv_tcg_apic_eoi(X86CPU *cpu, int vector)
+{
+}

@@ -2,9 +2,10 @@
  * qemu-vmbus: SynIC delivery without KVM
  *
  * hw/hyperv/hyperv.c keeps the SynIC's pages, message staging and routes
- * for both accelerators. Under KVM the kernel raises SINTs (irqfd) and
- * reports EOM; here a SINT is a fixed, edge interrupt sent to the target
- * VP's local APIC, and EOM comes from our MSR emulation.
+ * for both accelerators. Under KVM the kernel raises SINTs (irqfd), does
+ * AutoEOI and reports EOM and EOI; here a SINT is a fixed, edge interrupt
+ * sent to the target VP's local APIC, EOM comes from our MSR emulation, and
+ * the APIC model asks us about AutoEOI and tells us of EOIs.
  *
  * Copyright (c) 2026 The qemu-vmbus authors
  *
@@ -82,4 +83,41 @@ void hv_tcg_synic_eom(X86CPU *cpu)
 {
     trace_hv_tcg_synic_eom(hyperv_vp_index(CPU(cpu)));
     hyperv_synic_eom(CPU(cpu));
+}
+
+/* True when @vector belongs to an unmasked SINT of @cpu with @flag set. */
+static bool sint_vector_match(X86CPU *cpu, int vector, uint64_t flag)
+{
+    CPUX86State *env = &cpu->env;
+
+    if (!hv_tcg_active(cpu) ||
+        !(env->msr_hv_synic_control & HV_SYNIC_ENABLE)) {
+        return false;
+    }
+    for (int i = 0; i < HV_SINT_COUNT; i++) {
+        uint64_t sintv = env->msr_hv_synic_sint[i];
+
+        if (!(sintv & HV_SINT_MASKED) && (sintv & flag) &&
+            (sintv & HV_SINT_VECTOR_MASK) == vector) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool hv_tcg_apic_auto_eoi(X86CPU *cpu, int vector)
+{
+    if (!sint_vector_match(cpu, vector, HV_SINT_AUTO_EOI)) {
+        return false;
+    }
+    /* An AutoEOI is an EOI: a message that waits may go. */
+    hv_tcg_synic_eom(cpu);
+    return true;
+}
+
+void hv_tcg_apic_eoi(X86CPU *cpu, int vector)
+{
+    if (sint_vector_match(cpu, vector, ~0ull)) {
+        hv_tcg_synic_eom(cpu);
+    }
 }

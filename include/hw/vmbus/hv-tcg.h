@@ -56,4 +56,12 @@ bool hv_tcg_hypercall(X86CPU *cpu);
  */
 void hv_tcg_sint_raise(CPUState *cs, uint32_t sint);
 
+/*
+ * From the local APIC model. When @cpu takes interrupt @vector: true if the
+ * vector is an AutoEOI SINT's, which is then acknowledged at once and never
+ * enters the ISR. When @cpu EOIs @vector: a SINT's senders may retry.
+ */
+bool hv_tcg_apic_auto_eoi(X86CPU *cpu, int vector);
+void hv_tcg_apic_eoi(X86CPU *cpu, int vector);
+
 #endif
