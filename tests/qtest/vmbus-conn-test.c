@@ -1,9 +1,9 @@
 /*
  * qtest: the VMBus connection (qemu-vmbus channel manager)
  *
- * The test is the guest: INITIATE_CONTACT at every version, REQUESTOFFERS,
- * UNLOAD, TL_CONNECT_REQUEST, and malformed or out-of-state messages; the
- * host's answers are read from the SynIC message page.
+ * The test is the guest, through the VMBus guest driver (vmbus-guest.h):
+ * INITIATE_CONTACT at every version, REQUESTOFFERS, UNLOAD,
+ * TL_CONNECT_REQUEST, and malformed or out-of-state messages.
  *
  * Copyright (c) 2026 The qemu-vmbus authors
  *
@@ -13,69 +13,19 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qemu/bswap.h"
-#include "hv-partition.h"
 #include "migration-wait.h"
+#include "vmbus-guest.h"
 
 #define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
 #define SINT 2
 
-/* Message types */
-#define REQUESTOFFERS       3
-#define ALLOFFERS_DELIVERED 4
-#define OPENCHANNEL         5
-#define GPADL_HEADER        8
-#define INITIATE_CONTACT    14
-#define VERSION_RESPONSE    15
-#define UNLOAD              16
-#define UNLOAD_RESPONSE     17
-#define TL_CONNECT_REQUEST  21
-#define TL_CONNECT_RESULT   23
-
-static QTestState *start(const char *extra)
+static QTestState *start(VMBusGuest *g, const char *extra)
 {
     QTestState *qts = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
                                   " -device vmbus-bridge %s", extra);
 
-    hvp_enable_hypercalls(qts);
-    hvp_enable_synic(qts, 0, SINT, 0x50);
-    hvp_enable_synic(qts, 1, SINT, 0x50);
+    vmbus_guest_init(g, qts, 2, SINT);
     return qts;
-}
-
-/* Posts a VMBus message of @size bytes with @msgtype and @body after it. */
-static uint16_t post(QTestState *qts, uint32_t vp, uint32_t conn,
-                     uint32_t msgtype, const void *body, uint32_t size)
-{
-    uint8_t buf[240] = { 0 };
-
-    stl_le_p(buf, msgtype);
-    if (body && size > 8) {
-        memcpy(buf + 8, body, size - 8);
-    }
-    return hvp_post_message(qts, vp, conn, 1, buf, size);
-}
-
-static uint16_t initiate(QTestState *qts, uint32_t conn, uint32_t version,
-                         uint32_t vp, uint8_t sint)
-{
-    uint8_t body[32] = { 0 };
-
-    stl_le_p(body, version);
-    stl_le_p(body + 4, vp);
-    body[8] = sint;
-    return post(qts, 0, conn, INITIATE_CONTACT, body, 40);
-}
-
-/* Takes the next host message from @vp's slot; asserts its type. */
-static HvpMessage take(QTestState *qts, uint32_t vp, uint32_t msgtype)
-{
-    HvpMessage m;
-
-    g_assert_true(hvp_wait_message(qts, vp, SINT, &m));
-    g_assert_cmpuint(m.type, ==, 1);
-    g_assert_cmpuint(ldl_le_p(m.payload), ==, msgtype);
-    hvp_consume_message(qts, vp, SINT);
-    return m;
 }
 
 static void test_versions(void)
@@ -94,20 +44,18 @@ static void test_versions(void)
         { 0x00040002, 1, false }, { 0x00050003, 1, false },
         { 0x00040000, 4, false },
     };
-    QTestState *qts = start("");
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
 
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
-        HvpMessage m;
+        bool accepted;
 
-        /* Before 2.4 answers go to VP 0. */
-        uint32_t vp = cases[i].version >= 0x00020004;
-
-        g_assert_cmpuint(initiate(qts, cases[i].conn, cases[i].version, 1,
-                                  SINT), ==, HVP_STATUS_SUCCESS);
-        m = take(qts, vp, VERSION_RESPONSE);
-        g_assert_cmpuint(m.payload[8], ==, cases[i].accepted);
-        if (cases[i].accepted && cases[i].version >= 0x00050000) {
-            g_assert_cmpuint(ldl_le_p(m.payload + 12), ==, 4);
+        g_assert_cmpuint(vmbus_guest_contact(&g, cases[i].version,
+                                             cases[i].conn, 1, &accepted),
+                         ==, HVP_STATUS_SUCCESS);
+        g_assert_cmpint(accepted, ==, cases[i].accepted);
+        if (accepted && cases[i].version >= 0x00050000) {
+            g_assert_cmpuint(g.conn_id, ==, 4);
         }
     }
     qtest_quit(qts);
@@ -115,142 +63,155 @@ static void test_versions(void)
 
 static void test_version_rules(void)
 {
-    QTestState *qts = start("");
-    HvpMessage m;
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
+    bool accepted;
 
     /* Before 2.4 the answer goes to VP 0, whatever the guest names. */
-    g_assert_cmpuint(initiate(qts, 1, 0x00010001, 1, 0), ==, 0);
-    take(qts, 0, VERSION_RESPONSE);
+    g_assert_cmpuint(vmbus_guest_contact(&g, 0x00010001, 0, 1, &accepted),
+                     ==, 0);
+    g_assert_true(accepted);
 
     /* From 5.0 the guest names the SINT. */
     hvp_enable_synic(qts, 1, 5, 0x51);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, 5), ==, 0);
-    g_assert_true(hvp_wait_message(qts, 1, 5, &m));
-    g_assert_cmpuint(ldl_le_p(m.payload), ==, VERSION_RESPONSE);
-    hvp_consume_message(qts, 1, 5);
+    g.sint = 5;
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0, 1,
+                                         &accepted), ==, 0);
+    g_assert_true(accepted);
 
     /* A VP or SINT that does not exist fails the hypercall. */
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 7, SINT), ==,
-                     HVP_STATUS_INVALID_PARAMETER);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 0xffffffff, SINT), ==,
-                     HVP_STATUS_INVALID_PARAMETER);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, 16), ==,
-                     HVP_STATUS_INVALID_PARAMETER);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, 255), ==,
-                     HVP_STATUS_INVALID_PARAMETER);
+    g.sint = SINT;
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0, 7, NULL),
+                     ==, HVP_STATUS_INVALID_PARAMETER);
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0,
+                                         0xffffffff, NULL),
+                     ==, HVP_STATUS_INVALID_PARAMETER);
+    g.sint = 16;
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0, 1, NULL),
+                     ==, HVP_STATUS_INVALID_PARAMETER);
+    g.sint = 255;
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0, 1, NULL),
+                     ==, HVP_STATUS_INVALID_PARAMETER);
 
     /* Still usable afterwards. */
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 0, SINT), ==, 0);
-    m = take(qts, 0, VERSION_RESPONSE);
-    g_assert_cmpuint(m.payload[8], ==, 1);
+    g.sint = SINT;
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
     qtest_quit(qts);
 }
 
 static void test_offers_unload(void)
 {
-    QTestState *qts = start("");
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
+    HvpMessage offers[4], m;
     uint8_t tl[32];
-    HvpMessage m;
 
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
-
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
-    take(qts, 1, ALLOFFERS_DELIVERED);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 0);
 
     /* hv_sock: no services, refused with a status. */
     memset(tl, 0xab, sizeof(tl));
-    g_assert_cmpuint(post(qts, 1, 4, TL_CONNECT_REQUEST, tl, 40), ==, 0);
-    m = take(qts, 1, TL_CONNECT_RESULT);
+    g_assert_cmpuint(vmbus_guest_post(&g, 1, 4,
+                                      VMBUS_GUEST_TL_CONNECT_REQUEST, tl, 40),
+                     ==, 0);
+    m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
     g_assert_cmphex((uint32_t)ldl_le_p(m.payload + 40), ==, 0xc0000236);
+    g_assert_cmpmem(m.payload + 8, 16, tl + 16, 16);
 
-    g_assert_cmpuint(post(qts, 0, 4, UNLOAD, NULL, 8), ==, 0);
-    take(qts, 1, UNLOAD_RESPONSE);
+    vmbus_guest_unload(&g);
 
     /* Disconnected now: nothing but a new contact is taken. */
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==,
                      HVP_STATUS_INVALID_CONNECTION_ID);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
-    take(qts, 1, ALLOFFERS_DELIVERED);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 0);
     qtest_quit(qts);
 }
 
 static void test_malformed(void)
 {
-    QTestState *qts = start("");
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
+    HvpMessage offers[1];
     uint8_t raw[240] = { 0 };
 
     /* Before any contact. */
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==,
                      HVP_STATUS_INVALID_CONNECTION_ID);
-    g_assert_cmpuint(post(qts, 0, 1, UNLOAD, NULL, 8), ==,
-                     HVP_STATUS_INVALID_CONNECTION_ID);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 1, VMBUS_GUEST_UNLOAD, NULL, 8),
+                     ==, HVP_STATUS_INVALID_CONNECTION_ID);
 
     /* Truncated, too short for a header, unknown, host->guest types. */
-    g_assert_cmpuint(post(qts, 0, 4, INITIATE_CONTACT, NULL, 39), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_INITIATE_CONTACT,
+                                      NULL, 39), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
     g_assert_cmpuint(hvp_post_message(qts, 0, 4, 1, raw, 4), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
     g_assert_cmpuint(hvp_post_message(qts, 0, 4, 1, raw, 0), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
-    g_assert_cmpuint(post(qts, 0, 4, 99, NULL, 8), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, 99, NULL, 8), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
-    g_assert_cmpuint(post(qts, 0, 4, VERSION_RESPONSE, NULL, 16), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_VERSION_RESPONSE,
+                                      NULL, 16), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
     /* Not a VMBus message type in the SynIC header. */
-    stl_le_p(raw, REQUESTOFFERS);
+    stl_le_p(raw, VMBUS_GUEST_REQUESTOFFERS);
     g_assert_cmpuint(hvp_post_message(qts, 0, 4, 2, raw, 8), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
 
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
 
     /* After 5.0 contact, connection 1 is not where the guest talks. */
-    g_assert_cmpuint(post(qts, 0, 1, REQUESTOFFERS, NULL, 8), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 1, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==,
                      HVP_STATUS_INVALID_CONNECTION_ID);
     /* Channel messages for channels never offered; truncated ones. */
-    g_assert_cmpuint(post(qts, 0, 4, OPENCHANNEL, NULL, 148), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_OPENCHANNEL,
+                                      NULL, 148), ==,
                      HVP_STATUS_INVALID_PARAMETER);
-    g_assert_cmpuint(post(qts, 0, 4, OPENCHANNEL, NULL, 147), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_OPENCHANNEL,
+                                      NULL, 147), ==,
                      HVP_STATUS_INVALID_HYPERCALL_INPUT);
-    g_assert_cmpuint(post(qts, 0, 4, GPADL_HEADER, NULL, 240), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_GPADL_HEADER,
+                                      NULL, 240), ==,
                      HVP_STATUS_INVALID_PARAMETER);
 
     /* The connection still answers. */
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
-    take(qts, 1, ALLOFFERS_DELIVERED);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 1), ==, 0);
     qtest_quit(qts);
 }
 
 static void test_queue_limit(void)
 {
-    QTestState *qts = start("-global vmbus-bridge.max-queued-messages=2");
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-global vmbus-bridge.max-queued-messages=2");
     int i;
 
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
 
     /*
      * The guest does not read its slot: one answer lands there, two wait
      * in the queue, then the queue is full and the guest is told so.
      */
     for (i = 0; i < 3; i++) {
-        g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
+        g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                          NULL, 8), ==, 0);
         /* let the first land in the slot before the next is queued */
-        qtest_clock_step(qts, 1000);
         g_usleep(50 * 1000);
     }
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==,
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==,
                      HVP_STATUS_INSUFFICIENT_BUFFERS);
 
     /* Reading the slot drains the queue, in order, one EOM at a time. */
     for (i = 0; i < 3; i++) {
-        take(qts, 1, ALLOFFERS_DELIVERED);
+        vmbus_guest_recv(&g, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
     }
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
-    take(qts, 1, ALLOFFERS_DELIVERED);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==, 0);
+    vmbus_guest_recv(&g, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
     qtest_quit(qts);
 }
 
@@ -274,25 +235,30 @@ static void test_migration(void)
                                             g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
-    QTestState *src = start(""), *dst;
+    VMBusGuest g, d;
+    QTestState *src = start(&g, ""), *dst;
+    HvpMessage offers[1];
 
     /* Connected, one answer in the slot and one still queued. */
-    g_assert_cmpuint(initiate(src, 4, 0x00050003, 1, SINT), ==, 0);
-    g_assert_cmpuint(post(src, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==, 0);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==, 0);
 
     dst = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
                       " -device vmbus-bridge %s", incoming);
-    g_usleep(100 * 1000);
     qtest_qmp_assert_success(src, "{'execute': 'migrate',"
                              " 'arguments': {'uri': %s}}", uri);
     g_assert_true(migration_wait_completed(src));
     g_assert_true(migration_wait_completed(dst));
 
-    take(dst, 1, VERSION_RESPONSE);
-    take(dst, 1, ALLOFFERS_DELIVERED);
-    /* Still connected at 5.3 on the destination. */
-    g_assert_cmpuint(post(dst, 0, 4, REQUESTOFFERS, NULL, 8), ==, 0);
-    take(dst, 1, ALLOFFERS_DELIVERED);
+    /* Both answers reach the guest on the destination, which stays at 5.3. */
+    d = g;
+    d.qts = dst;
+    vmbus_guest_recv(&d, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+    vmbus_guest_recv(&d, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+    g_assert_cmpint(vmbus_guest_request_offers(&d, offers, 1), ==, 0);
     qtest_quit(src);
     qtest_quit(dst);
     unlink(sock);
@@ -300,20 +266,18 @@ static void test_migration(void)
 
 static void test_reset(void)
 {
-    QTestState *qts = start("");
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
 
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
     qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
 
     /* A reboot sends no UNLOAD: reset forgot the connection. */
-    hvp_enable_hypercalls(qts);
-    hvp_enable_synic(qts, 0, SINT, 0x50);
-    hvp_enable_synic(qts, 1, SINT, 0x50);
-    g_assert_cmpuint(post(qts, 0, 4, REQUESTOFFERS, NULL, 8), ==,
+    vmbus_guest_init(&g, qts, 2, SINT);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==,
                      HVP_STATUS_INVALID_CONNECTION_ID);
-    g_assert_cmpuint(initiate(qts, 4, 0x00050003, 1, SINT), ==, 0);
-    take(qts, 1, VERSION_RESPONSE);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
     qtest_quit(qts);
 }
 
