@@ -21,6 +21,7 @@ link() {
 link hw/vmbus hw/vmbus
 link include/hw/vmbus include/hw/vmbus
 link tests/qtest tests/qtest/vmbus
+link qapi/vmbus.json qapi/vmbus.json
 link configs/x86_64-softmmu-qemu-vmbus.mak \
      configs/devices/x86_64-softmmu/qemu-vmbus.mak
 

@@ -1,5 +1,5 @@
 /*
- * qemu-vmbus: ACPI hook when the VMBus host is not built in
+ * qemu-vmbus: ACPI and monitor hooks when the VMBus host is not built in
  *
  * Copyright (c) 2026 The qemu-vmbus authors
  *
@@ -7,8 +7,23 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-vmbus.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
 #include "hw/vmbus/vmbus-bridge.h"
 
 void vmbus_bridge_build_acpi(Aml *dsdt)
 {
+}
+
+VMBusInfo *qmp_query_vmbus(Error **errp)
+{
+    error_setg(errp, "this QEMU has no VMBus host");
+    return NULL;
+}
+
+void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
+{
+    monitor_printf(mon, "this QEMU has no VMBus host\n");
 }

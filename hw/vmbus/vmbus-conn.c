@@ -94,9 +94,9 @@ static void out_pop(VMBus *vmbus)
 /* After a message left the queue: finish an unload once it drained. */
 static void out_drained_check(VMBus *vmbus)
 {
-    if (vmbus->state == VMBUS_UNLOADING && !vmbus->out_count) {
-        trace_vmbus_conn_state(vmbus->state, VMBUS_DISCONNECTED);
-        vmbus->state = VMBUS_DISCONNECTED;
+    if (vmbus->state == VMBUS_STATE_UNLOADING && !vmbus->out_count) {
+        trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_DISCONNECTED);
+        vmbus->state = VMBUS_STATE_DISCONNECTED;
         route_release(vmbus);
     }
 }
@@ -210,7 +210,7 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
     /* Every contact starts afresh (next version tried, kexec, kdump). */
     route_release(vmbus);
     out_drop_all(vmbus);
-    vmbus->state = VMBUS_DISCONNECTED;
+    vmbus->state = VMBUS_STATE_DISCONNECTED;
 
     /* Each version's rules: where the answer goes, and from where. */
     vmbus->version = version;
@@ -234,8 +234,8 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
     rsp.version_supported = ok;
     if (ok) {
         rsp.msg_conn_id = cpu_to_le32(v5 ? vmbus->msg_conn_id : 0);
-        trace_vmbus_conn_state(vmbus->state, VMBUS_CONNECTED);
-        vmbus->state = VMBUS_CONNECTED;
+        trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_CONNECTED);
+        vmbus->state = VMBUS_STATE_CONNECTED;
     }
     vmbus_send(vmbus, &rsp, sizeof(rsp));
     return HV_STATUS_SUCCESS;
@@ -261,8 +261,8 @@ static uint16_t handle_unload(VMBus *vmbus)
     if (!vmbus_send(vmbus, &rsp, sizeof(rsp))) {
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
-    trace_vmbus_conn_state(vmbus->state, VMBUS_UNLOADING);
-    vmbus->state = VMBUS_UNLOADING;
+    trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_UNLOADING);
+    vmbus->state = VMBUS_STATE_UNLOADING;
     out_drained_check(vmbus);
     return HV_STATUS_SUCCESS;
 }
@@ -341,7 +341,8 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
                       "unknown or truncated\n", msgtype, size);
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
     }
-    if (vmbus->state != VMBUS_CONNECTED || conn_id != vmbus->msg_conn_id) {
+    if (vmbus->state != VMBUS_STATE_CONNECTED ||
+        conn_id != vmbus->msg_conn_id) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: message %u on connection %u "
                       "while not connected there\n", msgtype, conn_id);
         return HV_STATUS_INVALID_CONNECTION_ID;
@@ -384,7 +385,7 @@ void vmbus_conn_reset(VMBus *vmbus)
 {
     route_release(vmbus);
     out_drop_all(vmbus);
-    vmbus->state = VMBUS_DISCONNECTED;
+    vmbus->state = VMBUS_STATE_DISCONNECTED;
     vmbus->version = 0;
 }
 
@@ -394,7 +395,7 @@ static int vmbus_post_load(void *opaque, int version_id)
 
     if (vmbus->out_head >= VMBUS_MSG_QUEUE_SIZE ||
         vmbus->out_count > VMBUS_MSG_QUEUE_SIZE ||
-        vmbus->state > VMBUS_UNLOADING) {
+        vmbus->state >= VMBUS_STATE__MAX) {
         return -EINVAL;
     }
     for (uint32_t i = 0; i < vmbus->out_count; i++) {
@@ -407,7 +408,7 @@ static int vmbus_post_load(void *opaque, int version_id)
         }
     }
     /* A connection (or an answer still queued) needs its route again. */
-    if ((vmbus->state != VMBUS_DISCONNECTED || vmbus->out_count) &&
+    if ((vmbus->state != VMBUS_STATE_DISCONNECTED || vmbus->out_count) &&
         !route_create(vmbus)) {
         return -EINVAL;
     }

@@ -12,16 +12,11 @@
 #include "hw/hyperv/hyperv.h"
 #include "hw/vmbus/vmbus.h"
 #include "hw/vmbus/vmbus-proto.h"
+#include "qapi/qapi-types-vmbus.h"
 
 /* Room for host->guest control messages waiting for the guest's slot. */
 #define VMBUS_MSG_QUEUE_SIZE    256
 #define VMBUS_MSG_MAX_SIZE      240
-
-typedef enum VMBusConnState {
-    VMBUS_DISCONNECTED,
-    VMBUS_CONNECTED,
-    VMBUS_UNLOADING,            /* UNLOAD_RESPONSE queued, then disconnected */
-} VMBusConnState;
 
 typedef struct VMBusOutMsg {
     uint32_t size;
@@ -38,7 +33,7 @@ struct VMBus {
     uint32_t max_queued_msgs;
 
     /* Connection, as negotiated by INITIATE_CONTACT */
-    uint32_t state;             /* VMBusConnState */
+    uint32_t state;             /* VMBusState (qapi/vmbus.json) */
     uint32_t version;
     uint32_t target_vp;
     uint32_t msg_sint;

@@ -9,11 +9,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 # A miniature "QEMU tree" and overlay: one file, one patch that edits it.
 mkdir -p "$tmp/src/hw" "$tmp/src/include/hw" "$tmp/src/tests/qtest" \
-         "$tmp/src/configs/devices/x86_64-softmmu"
+         "$tmp/src/configs/devices/x86_64-softmmu" "$tmp/src/qapi"
 printf 'line one\nline two\n' > "$tmp/src/hw/file.txt"
 mkdir -p "$tmp/top/patches" "$tmp/top/hw/vmbus" "$tmp/top/include/hw/vmbus" \
-         "$tmp/top/tests/qtest" "$tmp/top/configs"
-touch "$tmp/top/configs/x86_64-softmmu-qemu-vmbus.mak"
+         "$tmp/top/tests/qtest" "$tmp/top/configs" "$tmp/top/qapi"
+touch "$tmp/top/configs/x86_64-softmmu-qemu-vmbus.mak" "$tmp/top/qapi/vmbus.json"
 cat > "$tmp/top/patches/0001-edit.patch" <<'PATCH'
 --- a/hw/file.txt
 +++ b/hw/file.txt

@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qemu/bswap.h"
+#include "qobject/qdict.h"
 #include "migration-wait.h"
 #include "vmbus-guest.h"
 
@@ -281,6 +282,70 @@ static void test_reset(void)
     qtest_quit(qts);
 }
 
+/* query-vmbus, as a dictionary the caller frees. */
+static QDict *query(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-vmbus'}");
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    g_assert(ret);
+    qobject_ref(ret);
+    qobject_unref(rsp);
+    return ret;
+}
+
+static void test_query(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
+    g_autofree char *hmp = NULL;
+    QDict *q;
+
+    q = query(qts);
+    g_assert_cmpstr(qdict_get_str(q, "state"), ==, "disconnected");
+    g_assert_cmpint(qdict_get_int(q, "version"), ==, 0);
+    g_assert_cmpint(qdict_get_int(q, "max-queued-messages"), ==, 64);
+    qobject_unref(q);
+
+    g_assert_cmpuint(vmbus_guest_contact(&g, VMBUS_GUEST_V5_3, 0, 1, NULL),
+                     ==, 0);
+    /* An answer in the slot and one waiting behind it. */
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==, 0);
+    g_usleep(50 * 1000);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
+                                      NULL, 8), ==, 0);
+    q = query(qts);
+    g_assert_cmpstr(qdict_get_str(q, "state"), ==, "connected");
+    g_assert_cmpint(qdict_get_int(q, "version"), ==, 0x00050003);
+    g_assert_cmpint(qdict_get_int(q, "target-vp"), ==, 1);
+    g_assert_cmpint(qdict_get_int(q, "message-sint"), ==, SINT);
+    g_assert_cmpint(qdict_get_int(q, "message-connection-id"), ==, 4);
+    g_assert_cmpint(qdict_get_int(q, "queued-messages"), ==, 1);
+    qobject_unref(q);
+
+    hmp = qtest_hmp(qts, "info vmbus");
+    g_assert_nonnull(strstr(hmp, "VMBus: connected, version 5.3"));
+    g_assert_nonnull(strstr(hmp, "to VP 1 SINT 2, from connection 4"));
+
+    vmbus_guest_recv(&g, 1, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+    vmbus_guest_recv(&g, 1, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_UNLOAD, NULL, 8),
+                     ==, 0);
+    vmbus_guest_recv(&g, 1, VMBUS_GUEST_UNLOAD_RESPONSE);
+    q = query(qts);
+    g_assert_cmpstr(qdict_get_str(q, "state"), ==, "disconnected");
+    g_assert_cmpint(qdict_get_int(q, "queued-messages"), ==, 0);
+    qobject_unref(q);
+    qtest_quit(qts);
+
+    /* No bridge: an error, not a crash. */
+    qts = qtest_init("-M q35");
+    qobject_unref(qtest_qmp_assert_failure_ref(qts,
+                                               "{'execute': 'query-vmbus'}"));
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -293,6 +358,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/conn/bad-limit", test_bad_limit);
     qtest_add_func("/vmbus/conn/migration", test_migration);
     qtest_add_func("/vmbus/conn/reset", test_reset);
+    qtest_add_func("/vmbus/conn/query", test_query);
 
     return g_test_run();
 }
