@@ -11,7 +11,7 @@ MESON_TEST := meson test --no-rebuild --print-errorlogs
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all reconfigure check check-qtest check-overlay demo demo-shell clean distclean
+.PHONY: all reconfigure check check-qtest check-overlay demo demo-shell docs clean distclean
 
 all: $(BUILD)/config.mk
 	ninja -C $(QEMU_BUILD) qemu-system-x86_64
@@ -44,6 +44,10 @@ check-qtest: $(BUILD)/config.mk
 
 check-overlay: $(BUILD)/config.mk
 	cd $(BUILD)/tests && $(MESON_TEST) --suite vmbus
+
+# HTML documentation in build/docs; any Sphinx warning is an error.
+docs: $(BUILD)/config.mk
+	/usr/bin/sphinx-build -W --keep-going -q -b html docs $(BUILD)/docs
 
 demo: all
 	scripts/demo.sh $(EMULATOR)

@@ -9,7 +9,7 @@ base_pkgs=(
     ninja-build libglib2.0-dev libpixman-1-dev libslirp-dev flex bison
     python3-venv libfdt-dev zlib1g-dev seabios ipxe-qemu ccache
     qemu-system-data dpkg-dev pkg-config xz-utils patch python3-tomli cpio
-    zstd
+    zstd python3-sphinx python3-sphinx-rtd-theme
 )
 # Packages that must come from bookworm-backports (meson >= 1.5).
 bpo_pkgs=(meson python3-pycotap)
