@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
+#include "hw/hotplug.h"
 #include "hw/hyperv/hyperv.h"
 #include "migration/vmstate.h"
 #include "hw/vmbus/vmbus-bridge.h"
@@ -50,8 +51,16 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    if (!bridge->max_offers || bridge->max_offers > VMBUS_RELID_MAX) {
+        error_setg(errp, "max-offers must be 1 to %u", VMBUS_RELID_MAX);
+        return;
+    }
+
     bridge->bus = vmbus_create(dev);
     bridge->bus->max_queued_msgs = bridge->max_queued_msgs;
+    bridge->bus->max_offers = bridge->max_offers;
+    /* device_add and device_del on the bus come to us. */
+    qbus_set_hotplug_handler(BUS(bridge->bus), OBJECT(dev));
     if (!vmbus_conn_init(bridge->bus, errp)) {
         return;
     }
@@ -87,7 +96,21 @@ static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_UINT8("irq", VMBusBridge, irq, 7),
     DEFINE_PROP_UINT32("max-queued-messages", VMBusBridge, max_queued_msgs,
                        64),
+    DEFINE_PROP_UINT32("max-offers", VMBusBridge, max_offers, 256),
 };
+
+static void vmbus_bridge_plug(HotplugHandler *hotplug_dev, DeviceState *dev,
+                              Error **errp)
+{
+    vmbus_conn_device_plugged(VMBUS(qdev_get_parent_bus(dev)));
+}
+
+static void vmbus_bridge_unplug_request(HotplugHandler *hotplug_dev,
+                                        DeviceState *dev, Error **errp)
+{
+    vmbus_conn_unplug_request(VMBUS(qdev_get_parent_bus(dev)),
+                              VMBUS_DEVICE(dev));
+}
 
 static const VMStateDescription vmstate_vmbus_bridge = {
     .name = TYPE_VMBUS_BRIDGE,
@@ -102,6 +125,7 @@ static const VMStateDescription vmstate_vmbus_bridge = {
 static void vmbus_bridge_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
+    HotplugHandlerClass *hc = HOTPLUG_HANDLER_CLASS(klass);
 
     dc->realize = vmbus_bridge_realize;
     dc->vmsd = &vmstate_vmbus_bridge;
@@ -110,6 +134,8 @@ static void vmbus_bridge_class_init(ObjectClass *klass, void *data)
     dc->hotpluggable = false;
     device_class_set_props(dc, vmbus_bridge_props);
     set_bit(DEVICE_CATEGORY_BRIDGE, dc->categories);
+    hc->plug = vmbus_bridge_plug;
+    hc->unplug_request = vmbus_bridge_unplug_request;
 }
 
 static const TypeInfo vmbus_bridge_type = {
@@ -117,6 +143,10 @@ static const TypeInfo vmbus_bridge_type = {
     .parent = TYPE_SYS_BUS_DEVICE,
     .instance_size = sizeof(VMBusBridge),
     .class_init = vmbus_bridge_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { TYPE_HOTPLUG_HANDLER },
+        { }
+    },
 };
 
 static void vmbus_bridge_register_types(void)

@@ -8,8 +8,14 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
 #include "hw/resettable.h"
+#include "migration/vmstate.h"
 #include "vmbus-internal.h"
+
+/* Event connection ids: above the control ones (1..4) and hyperv-testdev's. */
+#define VMBUS_CONNID_BASE   0x10000
 
 VMBus *vmbus_create(DeviceState *parent)
 {
@@ -28,12 +34,56 @@ static void vmbus_class_init(ObjectClass *klass, void *data)
     rc->phases.hold = vmbus_reset_hold;
 }
 
+/* The lowest channel id no other device on @vmbus holds. */
+static uint32_t vmbus_free_relid(VMBus *vmbus, VMBusDevice *self)
+{
+    g_autofree unsigned long *used = bitmap_new(VMBUS_RELID_MAX + 1);
+    BusChild *kid;
+    long relid;
+
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        if (vdev != self && vdev->relid) {
+            set_bit(vdev->relid, used);
+        }
+    }
+    relid = find_next_zero_bit(used, VMBUS_RELID_MAX + 1, VMBUS_RELID_MIN);
+    return relid <= VMBUS_RELID_MAX ? relid : 0;
+}
+
 static void vmbus_device_realize(DeviceState *dev, Error **errp)
 {
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
+    VMBus *vmbus = VMBUS(qdev_get_parent_bus(dev));
+    uint32_t ndevs = 0;
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        ndevs += kid->child != dev;
+    }
+    if (ndevs >= vmbus->max_offers) {
+        error_setg(errp, "the VMBus has %u devices, its maximum "
+                   "(vmbus-bridge property max-offers)", ndevs);
+        return;
+    }
+    vdev->relid = vmbus_free_relid(vmbus, vdev);
+    assert(vdev->relid);
+    vdev->connid = VMBUS_CONNID_BASE + vdev->relid;
+    vdev->offered = false;
+    if (qemu_uuid_is_null(&vdev->instanceid)) {
+        qemu_uuid_generate(&vdev->instanceid);
+    }
 
     if (vdc->vmdev_realize) {
-        vdc->vmdev_realize(dev, errp);
+        Error *err = NULL;
+
+        vdc->vmdev_realize(dev, &err);
+        if (err) {
+            vdev->relid = 0;
+            error_propagate(errp, err);
+        }
     }
 }
 
@@ -44,7 +94,39 @@ static void vmbus_device_unrealize(DeviceState *dev)
     if (vdc->vmdev_unrealize) {
         vdc->vmdev_unrealize(dev);
     }
+    VMBUS_DEVICE(dev)->relid = 0;
 }
+
+static const Property vmbus_device_props[] = {
+    DEFINE_PROP_UUID_NODEFAULT("instanceid", VMBusDevice, instanceid),
+};
+
+static int vmbus_device_post_load(void *opaque, int version_id)
+{
+    VMBusDevice *vdev = opaque;
+
+    /* Both sides number channels in plug order: they must agree. */
+    if (vdev->connid != VMBUS_CONNID_BASE + vdev->relid ||
+        vdev->relid < VMBUS_RELID_MIN || vdev->relid > VMBUS_RELID_MAX) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+const VMStateDescription vmstate_vmbus_device = {
+    .name = TYPE_VMBUS_DEVICE,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = vmbus_device_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_ARRAY(instanceid.data, VMBusDevice, 16),
+        VMSTATE_UINT32(relid, VMBusDevice),
+        VMSTATE_UINT32(connid, VMBusDevice),
+        VMSTATE_BOOL(offered, VMBusDevice),
+        VMSTATE_BOOL(rescinding, VMBusDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static void vmbus_device_class_init(ObjectClass *klass, void *data)
 {
@@ -53,6 +135,7 @@ static void vmbus_device_class_init(ObjectClass *klass, void *data)
     dc->bus_type = TYPE_VMBUS;
     dc->realize = vmbus_device_realize;
     dc->unrealize = vmbus_device_unrealize;
+    device_class_set_props(dc, vmbus_device_props);
 }
 
 static const TypeInfo vmbus_types[] = {

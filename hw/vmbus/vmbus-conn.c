@@ -22,6 +22,7 @@
 #include "qapi/error.h"
 #include "migration/vmstate.h"
 #include "hw/hyperv/hyperv-proto.h"
+#include "qemu/uuid.h"
 #include "vmbus-internal.h"
 #include "trace.h"
 
@@ -51,6 +52,7 @@ static bool version_known(uint32_t version)
 }
 
 static void vmbus_kick(VMBus *vmbus);
+static void offers_pump(VMBus *vmbus);
 
 static void vmbus_kick_bh(void *opaque)
 {
@@ -125,6 +127,7 @@ static void vmbus_msg_cb(void *data, int status)
         }
         out_pop(vmbus);
         out_drained_check(vmbus);
+        offers_pump(vmbus);
     }
     /* hw/hyperv frees its staging area only after this callback. */
     vmbus_kick_later(vmbus);
@@ -155,6 +158,20 @@ static void vmbus_kick(VMBus *vmbus)
     }
 }
 
+static void unplug_bh(void *opaque)
+{
+    object_unparent(OBJECT(opaque));
+    object_unref(OBJECT(opaque));
+}
+
+/* Unplugs @vdev from the main loop, not from the guest's hypercall. */
+static void vmbus_device_unplug_later(VMBusDevice *vdev)
+{
+    vdev->rescinding = false;
+    object_ref(OBJECT(vdev));
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), unplug_bh, vdev);
+}
+
 /* Queues a host->guest message; false when the queue is full. */
 static bool vmbus_send(VMBus *vmbus, const void *msg, uint32_t size)
 {
@@ -173,6 +190,83 @@ static bool vmbus_send(VMBus *vmbus, const void *msg, uint32_t size)
     vmbus->out_count++;
     vmbus_kick(vmbus);
     return true;
+}
+
+static void offer_fill(VMBusDevice *vdev, struct vmbus_msg_offer_channel *o)
+{
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    QemuUUID type = qemu_uuid_bswap(vdc->classid);
+    QemuUUID instance = qemu_uuid_bswap(vdev->instanceid);
+
+    /* GUIDs go in Microsoft's mixed-endian order. */
+    memset(o, 0, sizeof(*o));
+    o->header.msgtype = cpu_to_le32(VMBUS_MSG_OFFERCHANNEL);
+    memcpy(o->if_type, type.data, sizeof(o->if_type));
+    memcpy(o->if_instance, instance.data, sizeof(o->if_instance));
+    o->child_relid = cpu_to_le32(vdev->relid);
+    o->connection_id = cpu_to_le32(vdev->connid);
+    o->is_dedicated_interrupt = cpu_to_le16(1);
+}
+
+/*
+ * Sends the offers the guest does not have yet, as far as the queue has
+ * room, then ALLOFFERS_DELIVERED if the guest asked; runs again as the
+ * queue drains or devices come.
+ */
+static void offers_pump(VMBus *vmbus)
+{
+    struct vmbus_msg_offer_channel offer;
+    struct vmbus_msg_header done = {
+        .msgtype = cpu_to_le32(VMBUS_MSG_ALLOFFERS_DELIVERED),
+    };
+    BusChild *kid;
+
+    if (vmbus->state != VMBUS_STATE_CONNECTED || !vmbus->offers_requested) {
+        return;
+    }
+    /* In channel id order (the bus keeps its newest child first). */
+    for (;;) {
+        VMBusDevice *vdev = NULL;
+
+        QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+            VMBusDevice *d = VMBUS_DEVICE(kid->child);
+
+            /* A channel id: realized, or being plugged right now. */
+            if (d->relid && !d->offered && !d->rescinding &&
+                (!vdev || d->relid < vdev->relid)) {
+                vdev = d;
+            }
+        }
+        if (!vdev) {
+            break;
+        }
+        offer_fill(vdev, &offer);
+        if (!vmbus_send(vmbus, &offer, sizeof(offer))) {
+            return;
+        }
+        trace_vmbus_conn_offer(vdev->relid, vdev->connid);
+        vdev->offered = true;
+    }
+    if (vmbus->alloffers_pending && vmbus_send(vmbus, &done, sizeof(done))) {
+        vmbus->alloffers_pending = false;
+    }
+}
+
+/* The guest connection ended: no offers, pending unplugs complete. */
+static void offers_forget(VMBus *vmbus)
+{
+    BusChild *kid, *next;
+
+    vmbus->offers_requested = false;
+    vmbus->alloffers_pending = false;
+    QTAILQ_FOREACH_SAFE(kid, &BUS(vmbus)->children, sibling, next) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        vdev->offered = false;
+        if (vdev->rescinding) {
+            vmbus_device_unplug_later(vdev);
+        }
+    }
 }
 
 static bool route_create(VMBus *vmbus)
@@ -210,6 +304,7 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
     /* Every contact starts afresh (next version tried, kexec, kdump). */
     route_release(vmbus);
     out_drop_all(vmbus);
+    offers_forget(vmbus);
     vmbus->state = VMBUS_STATE_DISCONNECTED;
 
     /* Each version's rules: where the answer goes, and from where. */
@@ -243,13 +338,43 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
 
 static uint16_t handle_request_offers(VMBus *vmbus)
 {
-    struct vmbus_msg_header done = {
-        .msgtype = cpu_to_le32(VMBUS_MSG_ALLOFFERS_DELIVERED),
-    };
+    /* Offers already made are not repeated; ALLOFFERS_DELIVERED is. */
+    vmbus->offers_requested = true;
+    vmbus->alloffers_pending = true;
+    offers_pump(vmbus);
+    return HV_STATUS_SUCCESS;
+}
 
-    /* Offers come with VMBus devices; this bus offers what it has. */
-    return vmbus_send(vmbus, &done, sizeof(done)) ?
-           HV_STATUS_SUCCESS : HV_STATUS_INSUFFICIENT_BUFFERS;
+static VMBusDevice *device_by_relid(VMBus *vmbus, uint32_t relid)
+{
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        if (vdev->relid == relid) {
+            return vdev;
+        }
+    }
+    return NULL;
+}
+
+static uint16_t handle_relid_released(VMBus *vmbus, const void *buf)
+{
+    const struct vmbus_msg_relid_released *msg = buf;
+    uint32_t relid = le32_to_cpu(msg->child_relid);
+    VMBusDevice *vdev = device_by_relid(vmbus, relid);
+
+    if (!vdev || !vdev->rescinding) {
+        /* Also what a guest sends when it could not use an offer. */
+        qemu_log_mask(LOG_GUEST_ERROR, "vmbus: RELID_RELEASED for channel %u, "
+                      "which was not rescinded\n", relid);
+        return HV_STATUS_SUCCESS;
+    }
+    trace_vmbus_conn_relid_released(relid);
+    vdev->offered = false;
+    vmbus_device_unplug_later(vdev);
+    return HV_STATUS_SUCCESS;
 }
 
 static uint16_t handle_unload(VMBus *vmbus)
@@ -263,6 +388,7 @@ static uint16_t handle_unload(VMBus *vmbus)
     }
     trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_UNLOADING);
     vmbus->state = VMBUS_STATE_UNLOADING;
+    offers_forget(vmbus);
     out_drained_check(vmbus);
     return HV_STATUS_SUCCESS;
 }
@@ -355,6 +481,8 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
         return handle_unload(vmbus);
     case VMBUS_MSG_TL_CONNECT_REQUEST:
         return handle_tl_connect(vmbus, buf);
+    case VMBUS_MSG_RELID_RELEASED:
+        return handle_relid_released(vmbus, buf);
     default:
         /* Every other message names a channel; none exists. */
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: message %u for channel %u, "
@@ -381,10 +509,40 @@ bool vmbus_conn_init(VMBus *vmbus, Error **errp)
     return true;
 }
 
+void vmbus_conn_device_plugged(VMBus *vmbus)
+{
+    offers_pump(vmbus);
+}
+
+void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
+{
+    struct vmbus_msg_rescind_offer rescind = {
+        .header.msgtype = cpu_to_le32(VMBUS_MSG_RESCIND_CHANNELOFFER),
+        .child_relid = cpu_to_le32(vdev->relid),
+    };
+
+    if (vdev->rescinding) {
+        return;
+    }
+    /*
+     * The guest has the offer: take it back and wait for RELID_RELEASED.
+     * A full queue only delays the rescind: the pump sends nothing for a
+     * rescinding device, and the guest's EOMs drain the queue.
+     */
+    if (vdev->offered && vmbus->state == VMBUS_STATE_CONNECTED &&
+        vmbus_send(vmbus, &rescind, sizeof(rescind))) {
+        trace_vmbus_conn_rescind(vdev->relid);
+        vdev->rescinding = true;
+        return;
+    }
+    vmbus_device_unplug_later(vdev);
+}
+
 void vmbus_conn_reset(VMBus *vmbus)
 {
     route_release(vmbus);
     out_drop_all(vmbus);
+    offers_forget(vmbus);
     vmbus->state = VMBUS_STATE_DISCONNECTED;
     vmbus->version = 0;
 }
@@ -438,6 +596,8 @@ const VMStateDescription vmstate_vmbus = {
         VMSTATE_UINT32(target_vp, VMBus),
         VMSTATE_UINT32(msg_sint, VMBus),
         VMSTATE_UINT32(msg_conn_id, VMBus),
+        VMSTATE_BOOL(offers_requested, VMBus),
+        VMSTATE_BOOL(alloffers_pending, VMBus),
         VMSTATE_UINT32(out_head, VMBus),
         VMSTATE_UINT32(out_count, VMBus),
         VMSTATE_STRUCT_ARRAY(out, VMBus, VMBUS_MSG_QUEUE_SIZE, 1,

@@ -31,6 +31,7 @@ struct VMBus {
 
     /* Properties */
     uint32_t max_queued_msgs;
+    uint32_t max_offers;
 
     /* Connection, as negotiated by INITIATE_CONTACT */
     uint32_t state;             /* VMBusState (qapi/vmbus.json) */
@@ -38,6 +39,10 @@ struct VMBus {
     uint32_t target_vp;
     uint32_t msg_sint;
     uint32_t msg_conn_id;       /* where the guest posts after contact */
+
+    /* Offers: the guest asked; ALLOFFERS_DELIVERED still to send. */
+    bool offers_requested;
+    bool alloffers_pending;
 
     /* Host->guest control messages, oldest first */
     uint32_t out_head;
@@ -56,5 +61,14 @@ extern const VMStateDescription vmstate_vmbus;
 bool vmbus_conn_init(VMBus *vmbus, Error **errp);
 /* Machine reset: no connection, no queued messages. */
 void vmbus_conn_reset(VMBus *vmbus);
+
+/* A device was plugged: offer it if the guest is listening. */
+void vmbus_conn_device_plugged(VMBus *vmbus);
+
+/*
+ * device_del: rescinds the offer if the guest has it, and unplugs the
+ * device once the guest released the channel id; at once otherwise.
+ */
+void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev);
 
 #endif

@@ -134,11 +134,15 @@ bool hvp_wait_message(QTestState *qts, uint32_t vp, int sint,
 
 void hvp_consume_message(QTestState *qts, uint32_t vp, int sint)
 {
-    HvpMessage m;
+    uint64_t slot = HVP_SIMP(vp) + sint * 256;
 
-    read_slot(qts, vp, sint, &m);
-    qtest_writel(qts, HVP_SIMP(vp) + sint * 256, 0);
-    if (m.flags & 1) {
+    /*
+     * As Linux does: free the slot first, then look for MessagePending.
+     * The other order misses a flag the host sets in between, and the
+     * waiting message would never get its EOM.
+     */
+    qtest_writel(qts, slot, 0);
+    if (qtest_readb(qts, slot + 5) & 1) {
         hvp_wrmsr(qts, vp, MSR_EOM, 0);
     }
 }

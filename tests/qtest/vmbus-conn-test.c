@@ -188,6 +188,7 @@ static void test_queue_limit(void)
 {
     VMBusGuest g;
     QTestState *qts = start(&g, "-global vmbus-bridge.max-queued-messages=2");
+    uint8_t tl[32] = { 0 };
     int i;
 
     vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
@@ -197,22 +198,24 @@ static void test_queue_limit(void)
      * in the queue, then the queue is full and the guest is told so.
      */
     for (i = 0; i < 3; i++) {
-        g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
-                                          NULL, 8), ==, 0);
+        g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                          VMBUS_GUEST_TL_CONNECT_REQUEST,
+                                          tl, 40), ==, 0);
         /* let the first land in the slot before the next is queued */
         g_usleep(50 * 1000);
     }
-    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
-                                      NULL, 8), ==,
-                     HVP_STATUS_INSUFFICIENT_BUFFERS);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                      VMBUS_GUEST_TL_CONNECT_REQUEST, tl, 40),
+                     ==, HVP_STATUS_INSUFFICIENT_BUFFERS);
 
     /* Reading the slot drains the queue, in order, one EOM at a time. */
     for (i = 0; i < 3; i++) {
-        vmbus_guest_recv(&g, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+        vmbus_guest_recv(&g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
     }
-    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_REQUESTOFFERS,
-                                      NULL, 8), ==, 0);
-    vmbus_guest_recv(&g, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                      VMBUS_GUEST_TL_CONNECT_REQUEST, tl, 40),
+                     ==, 0);
+    vmbus_guest_recv(&g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
     qtest_quit(qts);
 }
 

@@ -24,6 +24,8 @@ struct VMBusBridge {
     uint8_t irq;
     /* How many host->guest control messages may wait for the guest. */
     uint32_t max_queued_msgs;
+    /* How many devices (channel offers) the bus takes. */
+    uint32_t max_offers;
 
     VMBus *bus;
 };

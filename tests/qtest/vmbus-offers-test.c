@@ -1,0 +1,207 @@
+/*
+ * qtest: VMBus channel offers, hot-plug and rescind (qemu-vmbus)
+ *
+ * vmbus-testdev devices are the offered channels; the test is the guest.
+ *
+ * Copyright (c) 2026 The qemu-vmbus authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qobject/qdict.h"
+#include "vmbus-guest.h"
+
+#define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
+#define SINT 2
+
+/* vmbus-testdev's interface and an instance, in the wire's GUID order. */
+static const uint8_t testdev_type[16] = {
+    0xf0, 0x4c, 0x1c, 0x7b, 0x2b, 0x5f, 0x89, 0x4a,
+    0x9d, 0x3e, 0x5e, 0x1f, 0x0c, 0x3a, 0x9b, 0x24,
+};
+#define INSTANCE_A "11223344-5566-7788-99aa-bbccddeeff00"
+static const uint8_t instance_a[16] = {
+    0x44, 0x33, 0x22, 0x11, 0x66, 0x55, 0x88, 0x77,
+    0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
+};
+
+static QTestState *start(VMBusGuest *g, const char *extra)
+{
+    QTestState *qts = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
+                                  " -device vmbus-bridge %s", extra);
+
+    vmbus_guest_init(g, qts, 2, SINT);
+    return qts;
+}
+
+/* True when device @id exists (qom-get answers for its path). */
+static bool device_exists(QTestState *qts, const char *id)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
+                           " {'path': %s, 'property': 'type'}}",
+                           g_strdup_printf("/machine/peripheral/%s", id));
+    bool found = qdict_haskey(rsp, "return");
+
+    qobject_unref(rsp);
+    return found;
+}
+
+static uint32_t offer_relid(const HvpMessage *m)
+{
+    return ldl_le_p(m->payload + 184);
+}
+
+static uint32_t offer_connid(const HvpMessage *m)
+{
+    return ldl_le_p(m->payload + 192);
+}
+
+static void test_offers(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-device vmbus-testdev,instanceid=" INSTANCE_A
+                                " -device vmbus-testdev");
+    HvpMessage offers[4];
+
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+
+    g_assert_cmpmem(offers[0].payload + 8, 16, testdev_type, 16);
+    g_assert_cmpmem(offers[0].payload + 24, 16, instance_a, 16);
+    g_assert_cmpuint(offer_relid(&offers[0]), ==, 1);
+    g_assert_cmpuint(offer_connid(&offers[0]), ==, 0x10001);
+    g_assert_cmpuint(lduw_le_p(offers[0].payload + 180), ==, 0); /* primary */
+    g_assert_cmpuint(offers[0].payload[189], ==, 0);     /* no monitor page */
+    g_assert_cmpuint(lduw_le_p(offers[0].payload + 190), ==, 1); /* dedicated */
+    g_assert_cmpuint(offers[0].size, ==, 196);
+    g_assert_cmpmem(offers[1].payload + 8, 16, testdev_type, 16);
+    g_assert_cmpuint(offer_relid(&offers[1]), ==, 2);
+    /* A made-up instance GUID, different from the first. */
+    g_assert_true(memcmp(offers[1].payload + 24, instance_a, 16));
+
+    /* Asked again: no repeats, only ALLOFFERS_DELIVERED. */
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 0);
+
+    /* Unload and reconnect (a driver reload): the same channel ids. */
+    vmbus_guest_unload(&g);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+    g_assert_cmpuint(offer_relid(&offers[0]), ==, 1);
+    g_assert_cmpuint(offer_relid(&offers[1]), ==, 2);
+
+    /* And after a machine reset (a reboot). */
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    vmbus_guest_init(&g, qts, 2, SINT);
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+    g_assert_cmpuint(offer_relid(&offers[1]), ==, 2);
+    g_assert_cmpmem(offers[0].payload + 24, 16, instance_a, 16);
+    qtest_quit(qts);
+}
+
+static void test_hotplug(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-device vmbus-testdev,id=d1");
+    HvpMessage offers[4], m;
+    uint8_t body[4];
+
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 1);
+
+    /* device_add while the guest listens: an offer, the next channel id. */
+    qtest_qmp_device_add(qts, "vmbus-testdev", "d2", "{}");
+    m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_OFFERCHANNEL);
+    g_assert_cmpuint(offer_relid(&m), ==, 2);
+
+    /* device_del: rescind, and gone once the guest releases the id. */
+    qtest_qmp_assert_success(qts, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'd1'}}");
+    m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 1);
+    g_assert_true(device_exists(qts, "d1"));
+    stl_le_p(body, 1);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_RELID_RELEASED, body, 12),
+                     ==, 0);
+    qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+    g_assert_false(device_exists(qts, "d1"));
+
+    /* The freed id goes to the next device. */
+    qtest_qmp_device_add(qts, "vmbus-testdev", "d3", "{}");
+    m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_OFFERCHANNEL);
+    g_assert_cmpuint(offer_relid(&m), ==, 1);
+
+    /* A release for a channel that was not rescinded changes nothing. */
+    stl_le_p(body, 2);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_RELID_RELEASED, body, 12),
+                     ==, 0);
+    g_assert_true(device_exists(qts, "d2"));
+    qtest_quit(qts);
+}
+
+static void test_unplug_unconnected(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-device vmbus-testdev,id=d1");
+    HvpMessage offers[2];
+
+    /* No guest connection: nothing to rescind, the device goes at once. */
+    qtest_qmp_device_del(qts, "d1");
+    g_assert_false(device_exists(qts, "d1"));
+
+    /* A device added before the guest asks is offered when it asks. */
+    qtest_qmp_device_add(qts, "vmbus-testdev", "d2", "{}");
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 2), ==, 1);
+    qtest_quit(qts);
+}
+
+static void test_offers_flow_control(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-global vmbus-bridge.max-queued-messages=1"
+                                " -device vmbus-testdev -device vmbus-testdev"
+                                " -device vmbus-testdev -device vmbus-testdev"
+                                " -device vmbus-testdev");
+    HvpMessage offers[8];
+
+    /* Five offers and the end marker through a queue of one. */
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 8), ==, 5);
+    for (int i = 0; i < 5; i++) {
+        g_assert_cmpuint(offer_relid(&offers[i]), ==, i + 1);
+    }
+    qtest_quit(qts);
+}
+
+static void test_max_offers(void)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = g_strdup_printf(
+        "%s -M q35 -display none -S -cpu " HV_CPU
+        " -device vmbus-bridge,max-offers=2 -device vmbus-testdev"
+        " -device vmbus-testdev -device vmbus-testdev", qemu);
+    g_autofree char *err = NULL;
+    int status;
+
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+    g_assert_cmpint(status, !=, 0);
+    g_assert_nonnull(strstr(err, "the VMBus has 2 devices, its maximum"));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    qtest_add_func("/vmbus/offers/offers", test_offers);
+    qtest_add_func("/vmbus/offers/hotplug", test_hotplug);
+    qtest_add_func("/vmbus/offers/unplug-unconnected",
+                   test_unplug_unconnected);
+    qtest_add_func("/vmbus/offers/flow-control", test_offers_flow_control);
+    qtest_add_func("/vmbus/offers/max-offers", test_max_offers);
+
+    return g_test_run();
+}
