@@ -40,13 +40,22 @@ static QTestState *start(VMBusGuest *g, const char *extra)
 /* True when device @id exists (qom-get answers for its path). */
 static bool device_exists(QTestState *qts, const char *id)
 {
+    g_autofree char *path = g_strdup_printf("/machine/peripheral/%s", id);
     QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
-                           " {'path': %s, 'property': 'type'}}",
-                           g_strdup_printf("/machine/peripheral/%s", id));
+                           " {'path': %s, 'property': 'type'}}", path);
     bool found = qdict_haskey(rsp, "return");
 
     qobject_unref(rsp);
     return found;
+}
+
+/* RELID_RELEASED for @relid; returns the hypercall status. */
+static uint16_t release(VMBusGuest *g, uint32_t relid)
+{
+    uint8_t body[4];
+
+    stl_le_p(body, relid);
+    return vmbus_guest_post(g, 0, 4, VMBUS_GUEST_RELID_RELEASED, body, 12);
 }
 
 static uint32_t offer_relid(const HvpMessage *m)
@@ -107,7 +116,6 @@ static void test_hotplug(void)
     VMBusGuest g;
     QTestState *qts = start(&g, "-device vmbus-testdev,id=d1");
     HvpMessage offers[4], m;
-    uint8_t body[4];
 
     vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
     g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 1);
@@ -123,9 +131,7 @@ static void test_hotplug(void)
     m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
     g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 1);
     g_assert_true(device_exists(qts, "d1"));
-    stl_le_p(body, 1);
-    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_RELID_RELEASED, body, 12),
-                     ==, 0);
+    g_assert_cmpuint(release(&g, 1), ==, 0);
     qtest_qmp_eventwait(qts, "DEVICE_DELETED");
     g_assert_false(device_exists(qts, "d1"));
 
@@ -135,9 +141,7 @@ static void test_hotplug(void)
     g_assert_cmpuint(offer_relid(&m), ==, 1);
 
     /* A release for a channel that was not rescinded changes nothing. */
-    stl_le_p(body, 2);
-    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_RELID_RELEASED, body, 12),
-                     ==, 0);
+    g_assert_cmpuint(release(&g, 2), ==, 0);
     g_assert_true(device_exists(qts, "d2"));
     qtest_quit(qts);
 }
