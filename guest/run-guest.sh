@@ -7,6 +7,7 @@
 #     --log=FILE       also keep the whole console here
 #     --timeout=SECS   kill the guest after this long (default 300)
 #     --append=ARGS    more kernel command line
+#     --qmp=PATH       a QMP server socket at PATH (for tests that drive it)
 #     --interactive    console on this terminal, with a shell after the tour
 #     --print-cmd      print the QEMU command line and exit
 #
@@ -19,6 +20,7 @@ test_script=""
 logfile=""
 timeout=300
 append=""
+qmp=""
 interactive=0
 print_cmd=0
 extra=()
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
     --log=*) logfile=${1#*=} ;;
     --timeout=*) timeout=${1#*=} ;;
     --append=*) append=${1#*=} ;;
+    --qmp=*) qmp=${1#*=} ;;
     --interactive) interactive=1 ;;
     --print-cmd) print_cmd=1 ;;
     --) shift; extra=("$@"); break ;;
@@ -57,6 +60,7 @@ cmdline="console=ttyS0 panic=-1 loglevel=4 $append"
 cmd=("$qemu" -M q35 -accel tcg -m 512 -smp 2 -nodefaults -no-reboot
      -display none -serial stdio
      -kernel "$kit/vmlinuz" -initrd "$initrd" -append "$cmdline"
+     ${qmp:+-qmp "unix:$qmp,server=on,wait=off"}
      ${extra[@]+"${extra[@]}"})
 
 if [ "$print_cmd" = 1 ]; then

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""TAP test: a VMBus device added with device_add while Debian's guest runs
+appears in the guest's /sys/bus/vmbus/devices; device_del makes it go away
+(RESCIND_CHANNELOFFER, the guest's RELID_RELEASED, DEVICE_DELETED).
+
+    vmbus_hotplug.py TOP QEMU
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+# Added once DEVICE_DELETED came: the guest's cue that it may power off
+# (Linux drops the sysfs entry before it sends RELID_RELEASED).
+GO = "99999999-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+CLASS = "{7b1c4cf0-5f2b-4a89-9d3e-5e1f0c3a9b24}"
+GUEST = f"""
+load_hv_modules hv_vmbus
+dev=/sys/bus/vmbus/devices/{INSTANCE}
+say "ready $(ls /sys/bus/vmbus/devices | wc -l)"
+i=0
+while [ ! -e $dev ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $dev ] && say "added $(cat $dev/class_id) relid $(cat $dev/id)"
+i=0
+while [ -e $dev ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e $dev ] || say "removed, left $(ls /sys/bus/vmbus/devices | wc -l)"
+i=0
+while [ ! -e /sys/bus/vmbus/devices/{GO} ] && [ $i -lt 1200 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+"""
+
+
+class Qmp:
+    def __init__(self, path, deadline):
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rw")
+        self.events = []
+        self.file.readline()
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **args):
+        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        self.file.flush()
+        while True:
+            msg = json.loads(self.file.readline())
+            if "event" in msg:
+                self.events.append(msg["event"])
+            else:
+                return msg
+
+    def wait_event(self, name, deadline):
+        self.sock.settimeout(max(0.1, deadline - time.monotonic()))
+        while name not in self.events:
+            msg = json.loads(self.file.readline())
+            if "event" in msg:
+                self.events.append(msg["event"])
+        return True
+
+
+def wait_line(log, text, deadline):
+    while time.monotonic() < deadline:
+        with open(log) as f:
+            for line in f:
+                if line.startswith("GUEST: " + text):
+                    return line.strip()
+        time.sleep(0.2)
+    return None
+
+
+def main():
+    top, qemu = sys.argv[1], sys.argv[2]
+    results = []
+
+    def ok(cond, text):
+        results.append((bool(cond), text))
+
+    with tempfile.TemporaryDirectory() as work:
+        script = os.path.join(work, "guest.sh")
+        log = os.path.join(work, "console.log")
+        sock = os.path.join(work, "qmp.sock")
+        with open(script, "w") as f:
+            f.write(GUEST)
+        open(log, "w").close()
+        hv = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
+        proc = subprocess.Popen(
+            [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
+             "--test=" + script, "--log=" + log, "--timeout=300",
+             "--qmp=" + sock, "--", "-cpu", hv, "-device", "vmbus-bridge",
+             "-device", "vmbus-testdev"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 280
+        try:
+            qmp = Qmp(sock, deadline)
+            ready = wait_line(log, "ready", deadline)
+            ok(ready and ready.endswith("ready 1"),
+               "the guest connected and sees the cold-plugged device")
+            rsp = qmp.cmd("device_add", driver="vmbus-testdev", id="hp",
+                          instanceid=INSTANCE)
+            ok("return" in rsp, "device_add vmbus-testdev while the guest runs")
+            added = wait_line(log, "added", deadline)
+            ok(added and CLASS in added and added.endswith("relid 2"),
+               "the guest sees the new device, its class GUID and relid 2")
+            rsp = qmp.cmd("device_del", id="hp")
+            ok("return" in rsp, "device_del")
+            ok(qmp.wait_event("DEVICE_DELETED", deadline),
+               "DEVICE_DELETED once the guest released the channel")
+            removed = wait_line(log, "removed", deadline)
+            ok(removed and removed.endswith("left 1"),
+               "the device is gone from the guest; the other stays")
+            qmp.cmd("device_add", driver="vmbus-testdev", id="go",
+                    instanceid=GO)
+        except Exception as e:  # a hang or a dead QEMU fails the test
+            ok(False, f"driving the guest: {e!r}")
+        rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+        ok(rc == 0, "the guest powers off cleanly")
+        if not all(c for c, _ in results):
+            with open(log) as f:
+                for line in f.readlines()[-30:]:
+                    print("# " + line.rstrip())
+
+    print(f"1..{len(results)}")
+    for i, (cond, text) in enumerate(results, 1):
+        print(f"{'ok' if cond else 'not ok'} {i} - {text}")
+    sys.exit(0 if all(c for c, _ in results) else 1)
+
+
+if __name__ == "__main__":
+    main()
