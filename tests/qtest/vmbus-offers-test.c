@@ -12,6 +12,7 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qobject/qdict.h"
+#include "migration-wait.h"
 #include "vmbus-guest.h"
 
 #define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
@@ -196,6 +197,49 @@ static void test_max_offers(void)
     g_assert_nonnull(strstr(err, "the VMBus has 2 devices, its maximum"));
 }
 
+static void test_migration(void)
+{
+    g_autofree char *sock = g_strdup_printf("%s/vmbus-offers-mig-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    g_autofree char *incoming = g_strdup_printf(
+        "-device vmbus-testdev,id=d1,instanceid=" INSTANCE_A
+        " -device vmbus-testdev,id=d2 -incoming %s", uri);
+    VMBusGuest g, d;
+    QTestState *src = start(&g, "-device vmbus-testdev,id=d1,instanceid="
+                                INSTANCE_A " -device vmbus-testdev,id=d2");
+    QTestState *dst;
+    HvpMessage offers[4], m;
+
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+
+    dst = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
+                      " -device vmbus-bridge %s", incoming);
+    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
+                             " 'arguments': {'uri': %s}}", uri);
+    g_assert_true(migration_wait_completed(src));
+    g_assert_true(migration_wait_completed(dst));
+    d = g;
+    d.qts = dst;
+
+    /* The destination knows the guest has the offers: it rescinds. */
+    qtest_qmp_assert_success(dst, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'd2'}}");
+    m = vmbus_guest_recv(&d, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 2);
+    g_assert_cmpuint(release(&d, 2), ==, 0);
+    qtest_qmp_eventwait(dst, "DEVICE_DELETED");
+
+    /* And offers new devices with the next free id. */
+    qtest_qmp_device_add(dst, "vmbus-testdev", "d3", "{}");
+    m = vmbus_guest_recv(&d, 0, VMBUS_GUEST_OFFERCHANNEL);
+    g_assert_cmpuint(offer_relid(&m), ==, 2);
+    qtest_quit(src);
+    qtest_quit(dst);
+    unlink(sock);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -206,6 +250,7 @@ int main(int argc, char **argv)
                    test_unplug_unconnected);
     qtest_add_func("/vmbus/offers/flow-control", test_offers_flow_control);
     qtest_add_func("/vmbus/offers/max-offers", test_max_offers);
+    qtest_add_func("/vmbus/offers/migration", test_migration);
 
     return g_test_run();
 }
