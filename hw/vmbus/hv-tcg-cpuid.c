@@ -86,6 +86,13 @@ bool hv_tcg_realize(X86CPU *cpu, Error **errp)
 
     hv_tcg_partition_init();
 
+    /* SINTs go out as xAPIC MSIs, whose destination has 8 bits. */
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id > 0xff) {
+        error_setg(errp, "Hyper-V enlightenment hv-synic without KVM "
+                   "supports APIC IDs up to 255, not %u", cpu->apic_id);
+        return false;
+    }
+
     /* Guests look for the hypervisor leaves only behind this bit. */
     cpu->env.features[FEAT_1_ECX] |= CPUID_EXT_HYPERVISOR;
     return true;

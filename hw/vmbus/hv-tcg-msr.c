@@ -1,8 +1,10 @@
 /*
  * qemu-vmbus: Hyper-V synthetic MSRs without KVM
  *
- * The values live in the same CPUX86State fields that KVM uses, so that
- * target/i386/machine.c migrates them either way. Every MSR in the
+ * The per-VP values live in the same CPUX86State fields that KVM uses, so
+ * that target/i386/machine.c migrates them either way. These handlers run
+ * on the vCPU thread without the BQL: partition state is accessed
+ * atomically, SynIC page changes are deferred to a safe point. Every MSR in the
  * synthetic range that the CPU's hv-* features do not give faults, as on
  * Hyper-V, and so do reserved bits.
  *
@@ -126,10 +128,10 @@ HvTcgMsrResult hv_tcg_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 
     switch (msr) {
     case HV_X64_MSR_GUEST_OS_ID:
-        *val = hv_tcg_partition.guest_os_id;
+        *val = qatomic_read(&hv_tcg_partition.guest_os_id);
         break;
     case HV_X64_MSR_HYPERCALL:
-        *val = hv_tcg_partition.hypercall;
+        *val = qatomic_read(&hv_tcg_partition.hypercall);
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
         *val = env->msr_hv_vapic;
@@ -150,7 +152,7 @@ HvTcgMsrResult hv_tcg_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         if (!feat(cpu, HYPERV_FEAT_TIME)) {
             goto gp;
         }
-        *val = hv_tcg_partition.ref_tsc;
+        *val = qatomic_read(&hv_tcg_partition.ref_tsc);
         break;
     case HV_X64_MSR_SCONTROL:
     case HV_X64_MSR_SVERSION:
@@ -250,10 +252,11 @@ HvTcgMsrResult hv_tcg_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
 
     switch (msr) {
     case HV_X64_MSR_GUEST_OS_ID:
-        hv_tcg_partition.guest_os_id = val;
+        qatomic_set(&hv_tcg_partition.guest_os_id, val);
         if (!val) {
             /* No hypercalls without a guest OS id (TLFS 3.13). */
-            hv_tcg_partition.hypercall &= ~(uint64_t)HV_HYPERCALL_ENABLE;
+            qatomic_and(&hv_tcg_partition.hypercall,
+                        ~(uint64_t)HV_HYPERCALL_ENABLE);
         }
         break;
     case HV_X64_MSR_HYPERCALL:
@@ -261,10 +264,10 @@ HvTcgMsrResult hv_tcg_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
             r = HV_TCG_MSR_GP;
             break;
         }
-        if (!hv_tcg_partition.guest_os_id) {
+        if (!qatomic_read(&hv_tcg_partition.guest_os_id)) {
             val &= ~(uint64_t)HV_HYPERCALL_ENABLE;
         }
-        hv_tcg_partition.hypercall = val;
+        qatomic_set(&hv_tcg_partition.hypercall, val);
         hv_tcg_hypercall_page_fill(cpu);
         break;
     case HV_X64_MSR_APIC_ASSIST_PAGE:
@@ -280,7 +283,7 @@ HvTcgMsrResult hv_tcg_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
             r = HV_TCG_MSR_GP;
             break;
         }
-        hv_tcg_partition.ref_tsc = val;
+        qatomic_set(&hv_tcg_partition.ref_tsc, val);
         ref_tsc_page_publish();
         break;
     case HV_X64_MSR_SCONTROL:

@@ -43,7 +43,7 @@ void hv_tcg_sint_raise(CPUState *cs, uint32_t sint)
 
     /* An MSI to the VP's APIC ID: fixed delivery, edge, physical mode. */
     addr = APIC_DEFAULT_ADDRESS |
-           ((uint64_t)(cpu->apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT);
+           ((uint64_t)cpu->apic_id << MSI_ADDR_DEST_ID_SHIFT);
     trace_hv_tcg_sint_raise(hyperv_vp_index(cs), sint, vector);
     address_space_stl_le(&address_space_memory, addr, vector,
                          MEMTXATTRS_UNSPECIFIED, NULL);

@@ -101,13 +101,24 @@ static const Property vmbus_device_props[] = {
     DEFINE_PROP_UUID_NODEFAULT("instanceid", VMBusDevice, instanceid),
 };
 
+static int vmbus_device_pre_save(void *opaque)
+{
+    VMBusDevice *vdev = opaque;
+
+    vdev->mig_relid = vdev->relid;
+    return 0;
+}
+
 static int vmbus_device_post_load(void *opaque, int version_id)
 {
     VMBusDevice *vdev = opaque;
 
-    /* Both sides number channels in plug order: they must agree. */
-    if (vdev->connid != VMBUS_CONNID_BASE + vdev->relid ||
-        vdev->relid < VMBUS_RELID_MIN || vdev->relid > VMBUS_RELID_MAX) {
+    /*
+     * Both sides number channels in plug order: the source's id must be
+     * the one this side gave the device (which also rules out duplicates).
+     */
+    if (vdev->mig_relid != vdev->relid ||
+        (vdev->rescind_sent && !vdev->rescinding)) {
         return -EINVAL;
     }
     return 0;
@@ -117,13 +128,14 @@ const VMStateDescription vmstate_vmbus_device = {
     .name = TYPE_VMBUS_DEVICE,
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = vmbus_device_pre_save,
     .post_load = vmbus_device_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(instanceid.data, VMBusDevice, 16),
-        VMSTATE_UINT32(relid, VMBusDevice),
-        VMSTATE_UINT32(connid, VMBusDevice),
+        VMSTATE_UINT32(mig_relid, VMBusDevice),
         VMSTATE_BOOL(offered, VMBusDevice),
         VMSTATE_BOOL(rescinding, VMBusDevice),
+        VMSTATE_BOOL(rescind_sent, VMBusDevice),
         VMSTATE_END_OF_LIST()
     },
 };

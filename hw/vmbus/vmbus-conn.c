@@ -72,6 +72,7 @@ static void route_release(VMBus *vmbus)
     /* A staged message still calls back: let that find the context dead. */
     if (vmbus->posting) {
         vmbus->route_ctx->dead = true;
+        vmbus->dead_routes++;
     } else {
         g_free(vmbus->route_ctx);
     }
@@ -110,6 +111,7 @@ static void vmbus_msg_cb(void *data, int status)
     VMBus *vmbus = ctx->vmbus;
 
     if (ctx->dead) {
+        vmbus->dead_routes--;
         g_free(ctx);
         return;
     }
@@ -168,6 +170,7 @@ static void unplug_bh(void *opaque)
 static void vmbus_device_unplug_later(VMBusDevice *vdev)
 {
     vdev->rescinding = false;
+    vdev->rescind_sent = false;
     object_ref(OBJECT(vdev));
     aio_bh_schedule_oneshot(qemu_get_aio_context(), unplug_bh, vdev);
 }
@@ -208,6 +211,22 @@ static void offer_fill(VMBusDevice *vdev, struct vmbus_msg_offer_channel *o)
     o->is_dedicated_interrupt = cpu_to_le16(1);
 }
 
+/* Takes @vdev's offer back; false while the queue has no room. */
+static bool rescind_send(VMBus *vmbus, VMBusDevice *vdev)
+{
+    struct vmbus_msg_rescind_offer rescind = {
+        .header.msgtype = cpu_to_le32(VMBUS_MSG_RESCIND_CHANNELOFFER),
+        .child_relid = cpu_to_le32(vdev->relid),
+    };
+
+    if (!vmbus_send(vmbus, &rescind, sizeof(rescind))) {
+        return false;
+    }
+    trace_vmbus_conn_rescind(vdev->relid);
+    vdev->rescind_sent = true;
+    return true;
+}
+
 /*
  * Sends the offers the guest does not have yet, as far as the queue has
  * room, then ALLOFFERS_DELIVERED if the guest asked; runs again as the
@@ -223,6 +242,14 @@ static void offers_pump(VMBus *vmbus)
 
     if (vmbus->state != VMBUS_STATE_CONNECTED || !vmbus->offers_requested) {
         return;
+    }
+    /* Rescinds that found the queue full go first. */
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *d = VMBUS_DEVICE(kid->child);
+
+        if (d->rescinding && !d->rescind_sent && !rescind_send(vmbus, d)) {
+            return;
+        }
     }
     /* In channel id order (the bus keeps its newest child first). */
     for (;;) {
@@ -299,6 +326,15 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: INITIATE_CONTACT of %u bytes\n",
                       size);
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    /*
+     * A previous answer still waits for the guest's EOM: each new contact
+     * would leave one more route behind. The guest retries this status.
+     */
+    if (vmbus->dead_routes) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vmbus: INITIATE_CONTACT while an "
+                      "earlier answer waits for EOM\n");
+        return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
 
     /* Every contact starts afresh (next version tried, kexec, kdump). */
@@ -516,23 +552,17 @@ void vmbus_conn_device_plugged(VMBus *vmbus)
 
 void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
 {
-    struct vmbus_msg_rescind_offer rescind = {
-        .header.msgtype = cpu_to_le32(VMBUS_MSG_RESCIND_CHANNELOFFER),
-        .child_relid = cpu_to_le32(vdev->relid),
-    };
-
     if (vdev->rescinding) {
         return;
     }
     /*
      * The guest has the offer: take it back and wait for RELID_RELEASED.
-     * A full queue only delays the rescind: the pump sends nothing for a
-     * rescinding device, and the guest's EOMs drain the queue.
+     * A full queue only delays the rescind: the pump sends it once the
+     * guest's EOMs made room.
      */
-    if (vdev->offered && vmbus->state == VMBUS_STATE_CONNECTED &&
-        vmbus_send(vmbus, &rescind, sizeof(rescind))) {
-        trace_vmbus_conn_rescind(vdev->relid);
+    if (vdev->offered && vmbus->state == VMBUS_STATE_CONNECTED) {
         vdev->rescinding = true;
+        rescind_send(vmbus, vdev);
         return;
     }
     vmbus_device_unplug_later(vdev);

@@ -53,6 +53,8 @@ struct VMBus {
     HvSintRoute *route;
     VMBusRouteCtx *route_ctx;
     bool posting;               /* the head is staged in hw/hyperv */
+    /* Dropped routes whose staged message has not called back yet. */
+    uint32_t dead_routes;
 };
 
 extern const VMStateDescription vmstate_vmbus;

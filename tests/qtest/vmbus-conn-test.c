@@ -219,6 +219,44 @@ static void test_queue_limit(void)
     qtest_quit(qts);
 }
 
+static void test_contact_flood(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "");
+    uint8_t body[32] = { 0 };
+    int i;
+
+    /*
+     * The guest re-contacts without ever reading its slot: one answer sits
+     * there, one waits for EOM on a dropped route, and the next contact is
+     * told to retry instead of leaving one more route behind.
+     */
+    stl_le_p(body, VMBUS_GUEST_V5_3);
+    body[8] = SINT;
+    for (i = 0; i < 2; i++) {
+        g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                          VMBUS_GUEST_INITIATE_CONTACT,
+                                          body, 40), ==, 0);
+        g_usleep(50 * 1000);
+    }
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4, VMBUS_GUEST_INITIATE_CONTACT,
+                                      body, 40), ==, 0);
+    g_usleep(50 * 1000);
+    for (i = 0; i < 20; i++) {
+        g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                          VMBUS_GUEST_INITIATE_CONTACT,
+                                          body, 40), ==,
+                         HVP_STATUS_INSUFFICIENT_BUFFERS);
+    }
+
+    /* Once the guest reads its slot and EOMs, contact works again. */
+    for (i = 0; i < 2; i++) {
+        vmbus_guest_recv(&g, 0, VMBUS_GUEST_VERSION_RESPONSE);
+    }
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    qtest_quit(qts);
+}
+
 static void test_bad_limit(void)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
@@ -359,6 +397,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/conn/malformed", test_malformed);
     qtest_add_func("/vmbus/conn/queue-limit", test_queue_limit);
     qtest_add_func("/vmbus/conn/bad-limit", test_bad_limit);
+    qtest_add_func("/vmbus/conn/contact-flood", test_contact_flood);
     qtest_add_func("/vmbus/conn/migration", test_migration);
     qtest_add_func("/vmbus/conn/reset", test_reset);
     qtest_add_func("/vmbus/conn/query", test_query);

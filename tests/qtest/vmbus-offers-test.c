@@ -147,6 +147,43 @@ static void test_hotplug(void)
     qtest_quit(qts);
 }
 
+static void test_rescind_queue_full(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-global vmbus-bridge.max-queued-messages=1"
+                                " -device vmbus-testdev,id=d1");
+    HvpMessage offers[2], m;
+    uint8_t tl[32] = { 0 };
+
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 2), ==, 1);
+
+    /* The guest leaves its slot full and the queue holds one more. */
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                      VMBUS_GUEST_TL_CONNECT_REQUEST, tl, 40),
+                     ==, 0);
+    g_usleep(50 * 1000);
+    g_assert_cmpuint(vmbus_guest_post(&g, 0, 4,
+                                      VMBUS_GUEST_TL_CONNECT_REQUEST, tl, 40),
+                     ==, 0);
+
+    /* device_del must wait for room: the guest still has the offer. */
+    qtest_qmp_assert_success(qts, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'd1'}}");
+    g_usleep(100 * 1000);
+    g_assert_true(device_exists(qts, "d1"));
+
+    vmbus_guest_recv(&g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
+    vmbus_guest_recv(&g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
+    m = vmbus_guest_recv(&g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 1);
+    g_assert_true(device_exists(qts, "d1"));
+    g_assert_cmpuint(release(&g, 1), ==, 0);
+    qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+    g_assert_false(device_exists(qts, "d1"));
+    qtest_quit(qts);
+}
+
 static void test_unplug_unconnected(void)
 {
     VMBusGuest g;
@@ -246,6 +283,8 @@ int main(int argc, char **argv)
 
     qtest_add_func("/vmbus/offers/offers", test_offers);
     qtest_add_func("/vmbus/offers/hotplug", test_hotplug);
+    qtest_add_func("/vmbus/offers/rescind-queue-full",
+                   test_rescind_queue_full);
     qtest_add_func("/vmbus/offers/unplug-unconnected",
                    test_unplug_unconnected);
     qtest_add_func("/vmbus/offers/flow-control", test_offers_flow_control);

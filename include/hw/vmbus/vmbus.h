@@ -47,6 +47,8 @@ struct VMBusDevice {
     uint32_t connid;        /* Hyper-V connection id of its events */
     bool offered;           /* the current guest connection has its offer */
     bool rescinding;        /* device_del: waiting for RELID_RELEASED */
+    bool rescind_sent;      /* ... and the guest has been told */
+    uint32_t mig_relid;     /* migration: the source's channel id */
 };
 
 struct VMBusDeviceClass {
