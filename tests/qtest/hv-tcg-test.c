@@ -15,7 +15,7 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "hv-partition.h"
-#include "migration-wait.h"
+#include "qtest-util.h"
 
 #define MSR_GUEST_OS_ID     0x40000000
 #define MSR_HYPERCALL       0x40000001

@@ -10,6 +10,7 @@
 #include "libqtest.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
+#include "qtest-util.h"
 
 #define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
 
@@ -85,45 +86,21 @@ static void test_bridge_on_machine(const void *data)
     qtest_quit(qts);
 }
 
-/* Starts the emulator with @args and returns its exit status and stderr. */
-static int run_qemu(const char *args, char **err)
-{
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = g_strdup_printf("%s -display none -S %s", qemu,
-                                           args);
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) gerr = NULL;
-    int status;
-
-    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-                               NULL, NULL, NULL, err, &status, &gerr));
-    return status;
-}
-
 static void test_needs_synic(const void *data)
 {
-    const char *machine = data;
     g_autofree char *args = g_strdup_printf("-M %s -device vmbus-bridge",
-                                            machine);
-    g_autofree char *err = NULL;
-    int status = run_qemu(args, &err);
+                                            (const char *)data);
 
-    g_assert_cmpint(status, !=, 0);
-    g_assert_nonnull(strstr(err, "vmbus-bridge needs the Hyper-V SynIC"));
+    assert_startup_fails(args, "vmbus-bridge needs the Hyper-V SynIC");
 }
 
 static void test_two_bridges_refused(const void *data)
 {
-    const char *machine = data;
     g_autofree char *args = g_strdup_printf(
         "-M %s -cpu " HV_CPU " -device vmbus-bridge -device vmbus-bridge",
-        machine);
-    g_autofree char *err = NULL;
-    int status = run_qemu(args, &err);
+        (const char *)data);
 
-    g_assert_cmpint(status, !=, 0);
-    g_assert_nonnull(strstr(err, "at most one vmbus-bridge"));
+    assert_startup_fails(args, "at most one vmbus-bridge");
 }
 
 /* True when QOM knows a type called @name. */
