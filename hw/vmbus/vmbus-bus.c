@@ -14,9 +14,6 @@
 #include "migration/vmstate.h"
 #include "vmbus-internal.h"
 
-/* Event connection ids: above the control ones (1..4) and hyperv-testdev's. */
-#define VMBUS_CONNID_BASE   0x10000
-
 VMBus *vmbus_create(DeviceState *parent)
 {
     return VMBUS(qbus_new(TYPE_VMBUS, parent, "vmbus"));
@@ -70,7 +67,6 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
     }
     vdev->relid = vmbus_free_relid(vmbus, vdev);
     assert(vdev->relid);
-    vdev->connid = VMBUS_CONNID_BASE + vdev->relid;
     vdev->offered = false;
     if (qemu_uuid_is_null(&vdev->instanceid)) {
         qemu_uuid_generate(&vdev->instanceid);

@@ -207,7 +207,7 @@ static void offer_fill(VMBusDevice *vdev, struct vmbus_msg_offer_channel *o)
     memcpy(o->if_type, type.data, sizeof(o->if_type));
     memcpy(o->if_instance, instance.data, sizeof(o->if_instance));
     o->child_relid = cpu_to_le32(vdev->relid);
-    o->connection_id = cpu_to_le32(vdev->connid);
+    o->connection_id = cpu_to_le32(vmbus_device_connid(vdev));
     o->is_dedicated_interrupt = cpu_to_le16(1);
 }
 
@@ -271,7 +271,7 @@ static void offers_pump(VMBus *vmbus)
         if (!vmbus_send(vmbus, &offer, sizeof(offer))) {
             return;
         }
-        trace_vmbus_conn_offer(vdev->relid, vdev->connid);
+        trace_vmbus_conn_offer(vdev->relid, vmbus_device_connid(vdev));
         vdev->offered = true;
     }
     if (vmbus->alloffers_pending && vmbus_send(vmbus, &done, sizeof(done))) {

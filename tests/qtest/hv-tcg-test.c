@@ -360,10 +360,7 @@ static void test_migration(void)
     g_assert_true(hvp_wait_message(src, 1, 2, &m));
 
     dst = start(HV_CPU, incoming);
-    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
-                             " 'arguments': {'uri': %s}}", uri);
-    g_assert_true(migration_wait_completed(src));
-    g_assert_true(migration_wait_completed(dst));
+    migrate_and_wait(src, dst, uri);
 
     /* Partition and per-VP state, and the SynIC page with its message. */
     g_assert_cmphex(hvp_rdmsr(dst, 1, MSR_HYPERCALL), ==,

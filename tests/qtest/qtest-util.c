@@ -10,7 +10,8 @@
 #include "qobject/qdict.h"
 #include "qtest-util.h"
 
-bool migration_wait_completed(QTestState *qts)
+/* Polls query-migrate on @qts for up to 10 s; true if it completed. */
+static bool migration_wait_completed(QTestState *qts)
 {
     for (int i = 0; i < 1000; i++) {
         QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
@@ -26,6 +27,14 @@ bool migration_wait_completed(QTestState *qts)
         g_usleep(10 * 1000);
     }
     return false;
+}
+
+void migrate_and_wait(QTestState *src, QTestState *dst, const char *uri)
+{
+    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
+                             " 'arguments': {'uri': %s}}", uri);
+    g_assert_true(migration_wait_completed(src));
+    g_assert_true(migration_wait_completed(dst));
 }
 
 void assert_startup_fails(const char *args, const char *message)

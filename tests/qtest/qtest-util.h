@@ -11,8 +11,8 @@
 
 #include "libqtest.h"
 
-/* Polls query-migrate on @qts for up to 10 s; true if it completed. */
-bool migration_wait_completed(QTestState *qts);
+/* Migrates @src to @dst (started with -incoming @uri); asserts it completed. */
+void migrate_and_wait(QTestState *src, QTestState *dst, const char *uri);
 
 /*
  * Starts the emulator with @args (no qtest, stopped) and asserts that it

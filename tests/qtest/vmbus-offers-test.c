@@ -247,10 +247,7 @@ static void test_migration(void)
 
     dst = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
                       " -device vmbus-bridge %s", incoming);
-    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
-                             " 'arguments': {'uri': %s}}", uri);
-    g_assert_true(migration_wait_completed(src));
-    g_assert_true(migration_wait_completed(dst));
+    migrate_and_wait(src, dst, uri);
     d = g;
     d.qts = dst;
 

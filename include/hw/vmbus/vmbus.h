@@ -44,7 +44,6 @@ struct VMBusDevice {
 
     /* Set by the bus at plug time; stable while the device exists. */
     uint32_t relid;         /* channel id, 1..2047 */
-    uint32_t connid;        /* Hyper-V connection id of its events */
     bool offered;           /* the current guest connection has its offer */
     bool rescinding;        /* device_del: waiting for RELID_RELEASED */
     bool rescind_sent;      /* ... and the guest has been told */
@@ -61,6 +60,15 @@ struct VMBusDeviceClass {
     DeviceRealize vmdev_realize;
     DeviceUnrealize vmdev_unrealize;
 };
+
+/* Event connection ids: above the control ones (1..4) and hyperv-testdev's. */
+#define VMBUS_CONNID_BASE   0x10000
+
+/* The Hyper-V connection id on which the guest signals @vdev's channel. */
+static inline uint32_t vmbus_device_connid(const VMBusDevice *vdev)
+{
+    return VMBUS_CONNID_BASE + vdev->relid;
+}
 
 /* A concrete device's vmstate includes its VMBus part with this. */
 extern const VMStateDescription vmstate_vmbus_device;
