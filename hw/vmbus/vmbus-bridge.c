@@ -55,10 +55,16 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "max-offers must be 1 to %u", VMBUS_RELID_MAX);
         return;
     }
+    if (!bridge->max_gpadls) {
+        error_setg(errp, "max-gpadls must be at least 1");
+        return;
+    }
 
     bridge->bus = vmbus_create(dev);
     bridge->bus->max_queued_msgs = bridge->max_queued_msgs;
     bridge->bus->max_offers = bridge->max_offers;
+    bridge->bus->max_gpadls = bridge->max_gpadls;
+    bridge->bus->max_gpadl_mem = bridge->max_gpadl_mem;
     /* device_add and device_del on the bus come to us. */
     qbus_set_hotplug_handler(BUS(bridge->bus), OBJECT(dev));
     if (!vmbus_conn_init(bridge->bus, errp)) {
@@ -97,6 +103,10 @@ static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_UINT32("max-queued-messages", VMBusBridge, max_queued_msgs,
                        64),
     DEFINE_PROP_UINT32("max-offers", VMBusBridge, max_offers, 256),
+    DEFINE_PROP_UINT32("max-gpadls", VMBusBridge, max_gpadls,
+                       VMBUS_DEFAULT_MAX_GPADLS),
+    DEFINE_PROP_SIZE("max-gpadl-memory", VMBusBridge, max_gpadl_mem,
+                     VMBUS_DEFAULT_MAX_GPADL_MEM),
 };
 
 static void vmbus_bridge_plug(HotplugHandler *hotplug_dev, DeviceState *dev,

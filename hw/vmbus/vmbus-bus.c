@@ -24,6 +24,11 @@ static void vmbus_reset_hold(Object *obj, ResetType type)
     vmbus_conn_reset(VMBUS(obj));
 }
 
+static void vmbus_instance_init(Object *obj)
+{
+    QTAILQ_INIT(&VMBUS(obj)->gpadls);
+}
+
 static void vmbus_class_init(ObjectClass *klass, void *data)
 {
     ResettableClass *rc = RESETTABLE_CLASS(klass);
@@ -72,11 +77,14 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
         qemu_uuid_generate(&vdev->instanceid);
     }
 
+    vmbus_chan_init(vdev);
+
     if (vdc->vmdev_realize) {
         Error *err = NULL;
 
         vdc->vmdev_realize(dev, &err);
         if (err) {
+            vmbus_chan_finalize(vdev);
             vdev->relid = 0;
             error_propagate(errp, err);
         }
@@ -86,11 +94,15 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
 static void vmbus_device_unrealize(DeviceState *dev)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
 
+    /* Whatever the guest left open or shared goes with the device. */
+    vmbus_chan_finalize(vdev);
+    vmbus_gpadl_forget(VMBUS(qdev_get_parent_bus(dev)), vdev->relid);
     if (vdc->vmdev_unrealize) {
         vdc->vmdev_unrealize(dev);
     }
-    VMBUS_DEVICE(dev)->relid = 0;
+    vdev->relid = 0;
 }
 
 static const Property vmbus_device_props[] = {
@@ -132,6 +144,8 @@ const VMStateDescription vmstate_vmbus_device = {
         VMSTATE_BOOL(offered, VMBusDevice),
         VMSTATE_BOOL(rescinding, VMBusDevice),
         VMSTATE_BOOL(rescind_sent, VMBusDevice),
+        VMSTATE_STRUCT_POINTER(chan, VMBusDevice, vmstate_vmbus_channel,
+                               VMBusChannel),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -151,6 +165,7 @@ static const TypeInfo vmbus_types[] = {
         .name = TYPE_VMBUS,
         .parent = TYPE_BUS,
         .instance_size = sizeof(VMBus),
+        .instance_init = vmbus_instance_init,
         .class_init = vmbus_class_init,
     },
     {

@@ -52,10 +52,10 @@ static bool version_known(uint32_t version)
 }
 
 static void vmbus_kick(VMBus *vmbus);
-static void offers_pump(VMBus *vmbus);
 
 static void vmbus_kick_bh(void *opaque)
 {
+    vmbus_conn_pump(opaque);
     vmbus_kick(opaque);
 }
 
@@ -129,7 +129,7 @@ static void vmbus_msg_cb(void *data, int status)
         }
         out_pop(vmbus);
         out_drained_check(vmbus);
-        offers_pump(vmbus);
+        vmbus_conn_pump(vmbus);
     }
     /* hw/hyperv frees its staging area only after this callback. */
     vmbus_kick_later(vmbus);
@@ -175,8 +175,12 @@ static void vmbus_device_unplug_later(VMBusDevice *vdev)
     aio_bh_schedule_oneshot(qemu_get_aio_context(), unplug_bh, vdev);
 }
 
-/* Queues a host->guest message; false when the queue is full. */
-static bool vmbus_send(VMBus *vmbus, const void *msg, uint32_t size)
+bool vmbus_conn_has_room(VMBus *vmbus, uint32_t n)
+{
+    return vmbus->out_count + n <= vmbus->max_queued_msgs;
+}
+
+bool vmbus_conn_send(VMBus *vmbus, const void *msg, uint32_t size)
 {
     VMBusOutMsg *m;
 
@@ -219,7 +223,7 @@ static bool rescind_send(VMBus *vmbus, VMBusDevice *vdev)
         .child_relid = cpu_to_le32(vdev->relid),
     };
 
-    if (!vmbus_send(vmbus, &rescind, sizeof(rescind))) {
+    if (!vmbus_conn_send(vmbus, &rescind, sizeof(rescind))) {
         return false;
     }
     trace_vmbus_conn_rescind(vdev->relid);
@@ -228,11 +232,11 @@ static bool rescind_send(VMBus *vmbus, VMBusDevice *vdev)
 }
 
 /*
- * Sends the offers the guest does not have yet, as far as the queue has
- * room, then ALLOFFERS_DELIVERED if the guest asked; runs again as the
- * queue drains or devices come.
+ * Sends what waited for room in the queue: GPADL_TORNDOWNs, rescinds, then
+ * the offers the guest does not have yet and ALLOFFERS_DELIVERED if the
+ * guest asked. Runs again as the queue drains or devices come.
  */
-static void offers_pump(VMBus *vmbus)
+void vmbus_conn_pump(VMBus *vmbus)
 {
     struct vmbus_msg_offer_channel offer;
     struct vmbus_msg_header done = {
@@ -240,7 +244,8 @@ static void offers_pump(VMBus *vmbus)
     };
     BusChild *kid;
 
-    if (vmbus->state != VMBUS_STATE_CONNECTED || !vmbus->offers_requested) {
+    if (vmbus->state != VMBUS_STATE_CONNECTED || !vmbus_gpadl_pump(vmbus) ||
+        !vmbus->offers_requested) {
         return;
     }
     /* Rescinds that found the queue full go first. */
@@ -268,24 +273,32 @@ static void offers_pump(VMBus *vmbus)
             break;
         }
         offer_fill(vdev, &offer);
-        if (!vmbus_send(vmbus, &offer, sizeof(offer))) {
+        if (!vmbus_conn_send(vmbus, &offer, sizeof(offer))) {
             return;
         }
         trace_vmbus_conn_offer(vdev->relid, vmbus_device_connid(vdev));
         vdev->offered = true;
     }
-    if (vmbus->alloffers_pending && vmbus_send(vmbus, &done, sizeof(done))) {
+    if (vmbus->alloffers_pending &&
+        vmbus_conn_send(vmbus, &done, sizeof(done))) {
         vmbus->alloffers_pending = false;
     }
 }
 
-/* The guest connection ended: no offers, pending unplugs complete. */
+/*
+ * The guest connection ended: channels close, GPADLs and offers are
+ * forgotten, pending unplugs complete.
+ */
 static void offers_forget(VMBus *vmbus)
 {
     BusChild *kid, *next;
 
     vmbus->offers_requested = false;
     vmbus->alloffers_pending = false;
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        vmbus_chan_close_all(VMBUS_DEVICE(kid->child));
+    }
+    vmbus_gpadl_forget(vmbus, 0);
     QTAILQ_FOREACH_SAFE(kid, &BUS(vmbus)->children, sibling, next) {
         VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
 
@@ -350,6 +363,7 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
     vmbus->msg_sint = v5 ? ic->msg_sint : VMBUS_MESSAGE_SINT;
     vmbus->msg_conn_id = v5 ? VMBUS_MESSAGE_CONNECTION_ID_4 :
                          VMBUS_MESSAGE_CONNECTION_ID;
+    vmbus->int_page = v5 ? 0 : le64_to_cpu(ic->interrupt_page);
     ok = version_known(version) && conn_id == vmbus->msg_conn_id &&
          (!v5 || !ic->msg_vtl);
 
@@ -368,7 +382,7 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
         trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_CONNECTED);
         vmbus->state = VMBUS_STATE_CONNECTED;
     }
-    vmbus_send(vmbus, &rsp, sizeof(rsp));
+    vmbus_conn_send(vmbus, &rsp, sizeof(rsp));
     return HV_STATUS_SUCCESS;
 }
 
@@ -377,11 +391,11 @@ static uint16_t handle_request_offers(VMBus *vmbus)
     /* Offers already made are not repeated; ALLOFFERS_DELIVERED is. */
     vmbus->offers_requested = true;
     vmbus->alloffers_pending = true;
-    offers_pump(vmbus);
+    vmbus_conn_pump(vmbus);
     return HV_STATUS_SUCCESS;
 }
 
-static VMBusDevice *device_by_relid(VMBus *vmbus, uint32_t relid)
+VMBusDevice *vmbus_conn_device(VMBus *vmbus, uint32_t relid)
 {
     BusChild *kid;
 
@@ -399,7 +413,7 @@ static uint16_t handle_relid_released(VMBus *vmbus, const void *buf)
 {
     const struct vmbus_msg_relid_released *msg = buf;
     uint32_t relid = le32_to_cpu(msg->child_relid);
-    VMBusDevice *vdev = device_by_relid(vmbus, relid);
+    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
 
     if (!vdev || !vdev->rescinding) {
         /* Also what a guest sends when it could not use an offer. */
@@ -419,7 +433,7 @@ static uint16_t handle_unload(VMBus *vmbus)
         .msgtype = cpu_to_le32(VMBUS_MSG_UNLOAD_RESPONSE),
     };
 
-    if (!vmbus_send(vmbus, &rsp, sizeof(rsp))) {
+    if (!vmbus_conn_send(vmbus, &rsp, sizeof(rsp))) {
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
     trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_UNLOADING);
@@ -440,7 +454,7 @@ static uint16_t handle_tl_connect(VMBus *vmbus, const void *buf)
     /* No hv_sock services here: the guest hears so. */
     memcpy(rsp.service_id, req->host_service_id, sizeof(rsp.service_id));
     memcpy(rsp.endpoint_id, req->guest_endpoint_id, sizeof(rsp.endpoint_id));
-    return vmbus_send(vmbus, &rsp, sizeof(rsp)) ?
+    return vmbus_conn_send(vmbus, &rsp, sizeof(rsp)) ?
            HV_STATUS_SUCCESS : HV_STATUS_INSUFFICIENT_BUFFERS;
 }
 
@@ -519,11 +533,20 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
         return handle_tl_connect(vmbus, buf);
     case VMBUS_MSG_RELID_RELEASED:
         return handle_relid_released(vmbus, buf);
+    case VMBUS_MSG_GPADL_HEADER:
+        return vmbus_gpadl_header(vmbus, buf, size);
+    case VMBUS_MSG_GPADL_BODY:
+        return vmbus_gpadl_body(vmbus, buf, size);
+    case VMBUS_MSG_GPADL_TEARDOWN:
+        return vmbus_gpadl_teardown(vmbus, buf);
+    case VMBUS_MSG_OPENCHANNEL:
+        return vmbus_chan_open_msg(vmbus, buf);
+    case VMBUS_MSG_CLOSECHANNEL:
+        return vmbus_chan_close_msg(vmbus, buf);
+    case VMBUS_MSG_MODIFYCHANNEL:
+        return vmbus_chan_modify_msg(vmbus, buf);
     default:
-        /* Every other message names a channel; none exists. */
-        qemu_log_mask(LOG_GUEST_ERROR, "vmbus: message %u for channel %u, "
-                      "which was never offered\n", msgtype, ldl_le_p(buf + 8));
-        return HV_STATUS_INVALID_PARAMETER;
+        g_assert_not_reached();
     }
 }
 
@@ -547,7 +570,7 @@ bool vmbus_conn_init(VMBus *vmbus, Error **errp)
 
 void vmbus_conn_device_plugged(VMBus *vmbus)
 {
-    offers_pump(vmbus);
+    vmbus_conn_pump(vmbus);
 }
 
 void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
@@ -580,6 +603,7 @@ void vmbus_conn_reset(VMBus *vmbus)
 static int vmbus_post_load(void *opaque, int version_id)
 {
     VMBus *vmbus = opaque;
+    int r;
 
     if (vmbus->out_head >= VMBUS_MSG_QUEUE_SIZE ||
         vmbus->out_count > VMBUS_MSG_QUEUE_SIZE ||
@@ -595,12 +619,24 @@ static int vmbus_post_load(void *opaque, int version_id)
             return -EINVAL;
         }
     }
+    r = vmbus_gpadl_post_load(vmbus);
+    if (r) {
+        return r;
+    }
     /* A connection (or an answer still queued) needs its route again. */
     if ((vmbus->state != VMBUS_STATE_DISCONNECTED || vmbus->out_count) &&
         !route_create(vmbus)) {
         return -EINVAL;
     }
-    vmbus_kick(vmbus);
+    /* After the devices loaded: torndowns may be due, channels reopened. */
+    vmbus_kick_later(vmbus);
+    return 0;
+}
+
+static int vmbus_pre_load(void *opaque)
+{
+    /* The destination's own (reset) state makes way for the source's. */
+    vmbus_conn_reset(opaque);
     return 0;
 }
 
@@ -619,6 +655,7 @@ const VMStateDescription vmstate_vmbus = {
     .name = "vmbus",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_load = vmbus_pre_load,
     .post_load = vmbus_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(state, VMBus),
@@ -626,12 +663,15 @@ const VMStateDescription vmstate_vmbus = {
         VMSTATE_UINT32(target_vp, VMBus),
         VMSTATE_UINT32(msg_sint, VMBus),
         VMSTATE_UINT32(msg_conn_id, VMBus),
+        VMSTATE_UINT64(int_page, VMBus),
         VMSTATE_BOOL(offers_requested, VMBus),
         VMSTATE_BOOL(alloffers_pending, VMBus),
         VMSTATE_UINT32(out_head, VMBus),
         VMSTATE_UINT32(out_count, VMBus),
         VMSTATE_STRUCT_ARRAY(out, VMBus, VMBUS_MSG_QUEUE_SIZE, 1,
                              vmstate_vmbus_out_msg, VMBusOutMsg),
+        VMSTATE_QTAILQ_V(gpadls, VMBus, 1, vmstate_vmbus_gpadl, VMBusGpadl,
+                         link),
         VMSTATE_END_OF_LIST()
     },
 };

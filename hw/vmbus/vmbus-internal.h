@@ -9,6 +9,8 @@
 #ifndef HW_VMBUS_VMBUS_INTERNAL_H
 #define HW_VMBUS_VMBUS_INTERNAL_H
 
+#include "qemu/event_notifier.h"
+#include "qemu/units.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/vmbus/vmbus.h"
 #include "hw/vmbus/vmbus-proto.h"
@@ -23,6 +25,67 @@ typedef struct VMBusOutMsg {
     uint8_t data[VMBUS_MSG_MAX_SIZE];
 } VMBusOutMsg;
 
+/* One piece of a GPADL: guest-physical bytes [gpa, gpa + len). */
+typedef struct VMBusGpadlSeg {
+    uint64_t gpa;
+    uint64_t start;         /* its offset in the GPADL */
+    uint32_t len;
+} VMBusGpadlSeg;
+
+struct VMBusGpadl {
+    QTAILQ_ENTRY(VMBusGpadl) link;
+    VMBus *vmbus;
+    uint32_t id;
+    uint32_t relid;         /* the channel it was created for */
+
+    /* The range buffer, as GPADL_HEADER and GPADL_BODY bring it. */
+    uint32_t rangecount;
+    uint32_t buflen;
+    uint32_t filled;
+    uint8_t *rangebuf;
+
+    bool created;           /* GPADL_CREATED(success) is on its way */
+    bool teardown;          /* the guest asked; TORNDOWN once unused */
+    uint32_t refs;          /* channel rings and devices using it */
+    bool forgotten;         /* out of the table, freed on the last put */
+
+    /* Rebuilt from the range buffer when complete. */
+    uint32_t nsegs;
+    VMBusGpadlSeg *segs;
+    uint64_t size;
+};
+
+/* One direction of a channel's ring. */
+typedef struct VMBusRing {
+    uint64_t base;          /* GPADL offset of its control page */
+    uint32_t datasize;
+    uint32_t pos;           /* the host's next read or write */
+    uint32_t published;     /* what the guest was last shown of pos */
+} VMBusRing;
+
+struct VMBusChannel {
+    VMBusDevice *dev;
+    bool open;
+    bool broken;            /* the guest broke the ring: silent until reopen */
+    uint32_t openid;
+    uint32_t ring_gpadl_id;
+    uint32_t send_offset;   /* pages: where the host->guest ring starts */
+    uint32_t target_vp;
+    VMBusRing rx;           /* guest->host */
+    VMBusRing tx;           /* host->guest */
+    bool tx_waiting;        /* pending_send_sz set in the host->guest ring */
+    uint32_t batch;         /* depth of vmbus_channel_send_batch_begin() */
+
+    /* Not migrated: rebuilt while opening */
+    VMBusGpadl *ring;
+    HvSintRoute *route;     /* the target VP's SINT, for channel events */
+    EventNotifier notifier; /* the guest's HvSignalEvent */
+    bool listening;         /* notifier set up and registered */
+    QEMUBH *kick_bh;        /* the first notify after open */
+    uint8_t *bounce;        /* private copy of the packet being read */
+    uint32_t bounce_size;
+};
+
 /* The context of one SINT route's message callback. */
 typedef struct VMBusRouteCtx VMBusRouteCtx;
 
@@ -32,6 +95,8 @@ struct VMBus {
     /* Properties */
     uint32_t max_queued_msgs;
     uint32_t max_offers;
+    uint32_t max_gpadls;
+    uint64_t max_gpadl_mem;
 
     /* Connection, as negotiated by INITIATE_CONTACT */
     uint32_t state;             /* VMBusState (qapi/vmbus.json) */
@@ -39,10 +104,16 @@ struct VMBus {
     uint32_t target_vp;
     uint32_t msg_sint;
     uint32_t msg_conn_id;       /* where the guest posts after contact */
+    uint64_t int_page;          /* before 2.4: channel event bits */
 
     /* Offers: the guest asked; ALLOFFERS_DELIVERED still to send. */
     bool offers_requested;
     bool alloffers_pending;
+
+    /* GPADLs, and the guest memory they may cover (bytes) */
+    QTAILQ_HEAD(, VMBusGpadl) gpadls;
+    uint32_t ngpadls;
+    uint64_t gpadl_mem;
 
     /* Host->guest control messages, oldest first */
     uint32_t out_head;
@@ -58,6 +129,58 @@ struct VMBus {
 };
 
 extern const VMStateDescription vmstate_vmbus;
+
+/* Default limits (vmbus-bridge properties). */
+#define VMBUS_DEFAULT_MAX_GPADLS        4096
+#define VMBUS_DEFAULT_MAX_GPADL_MEM     (1280 * MiB)    /* as Hyper-V */
+
+/* vmbus-conn.c: queues a host->guest message; false when full. */
+bool vmbus_conn_send(VMBus *vmbus, const void *msg, uint32_t size);
+/* Room for @n more messages in the queue. */
+bool vmbus_conn_has_room(VMBus *vmbus, uint32_t n);
+/* Sends what waited for queue room (torndowns, rescinds, offers). */
+void vmbus_conn_pump(VMBus *vmbus);
+/* The device that holds channel @relid, or NULL. */
+VMBusDevice *vmbus_conn_device(VMBus *vmbus, uint32_t relid);
+
+/* vmbus-gpadl.c: the GPADL messages; a TLFS status for the hypercall. */
+uint16_t vmbus_gpadl_header(VMBus *vmbus, const void *msg, uint32_t size);
+uint16_t vmbus_gpadl_body(VMBus *vmbus, const void *msg, uint32_t size);
+uint16_t vmbus_gpadl_teardown(VMBus *vmbus, const void *msg);
+/* Sends the GPADL_TORNDOWNs that waited for room; false if some still do. */
+bool vmbus_gpadl_pump(VMBus *vmbus);
+/* Forgets the GPADLs of channel @relid (0: all), unused ones at once. */
+void vmbus_gpadl_forget(VMBus *vmbus, uint32_t relid);
+VMBusGpadl *vmbus_gpadl_find(VMBus *vmbus, uint32_t id);
+void vmbus_gpadl_ref(VMBusGpadl *gpadl);
+/* Whether the GPADL is whole pages (what a ring needs). */
+bool vmbus_gpadl_is_paged(VMBusGpadl *gpadl);
+int vmbus_gpadl_rw(VMBusGpadl *gpadl, uint64_t offset, void *buf,
+                   uint64_t len, bool is_write);
+/* The guest-physical page that holds @offset (paged GPADLs). */
+uint64_t vmbus_gpadl_page_gpa(VMBusGpadl *gpadl, uint64_t offset);
+extern const VMStateDescription vmstate_vmbus_gpadl;
+bool vmbus_gpa_page_is_ram(uint64_t gpa);
+int vmbus_gpadl_post_load(VMBus *vmbus);
+
+/* vmbus-chan.c: the channel messages; a TLFS status for the hypercall. */
+uint16_t vmbus_chan_open_msg(VMBus *vmbus, const void *msg);
+uint16_t vmbus_chan_close_msg(VMBus *vmbus, const void *msg);
+uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *msg);
+void vmbus_chan_init(VMBusDevice *vdev);
+/* Closes @vdev's channels without telling the guest (reset, unplug). */
+void vmbus_chan_close_all(VMBusDevice *vdev);
+void vmbus_chan_finalize(VMBusDevice *vdev);
+/* Raises the channel's event in the guest. */
+void vmbus_chan_signal_guest(VMBusChannel *chan);
+extern const VMStateDescription vmstate_vmbus_channel;
+
+/* vmbus-ring.c: sets the rings up at open; false if the guest's are bad. */
+bool vmbus_ring_open(VMBusChannel *chan);
+/* After migration: checks the migrated positions against the rings. */
+bool vmbus_ring_restore(VMBusChannel *chan);
+/* Shows the guest what was sent (end of a batch, open). */
+void vmbus_ring_publish(VMBusChannel *chan);
 
 /* Registers the guest message handlers (connection ids 1 and 4). */
 bool vmbus_conn_init(VMBus *vmbus, Error **errp);

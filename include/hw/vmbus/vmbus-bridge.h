@@ -26,6 +26,9 @@ struct VMBusBridge {
     uint32_t max_queued_msgs;
     /* How many devices (channel offers) the bus takes. */
     uint32_t max_offers;
+    /* How many GPADLs the guest may create, and how much memory they span. */
+    uint32_t max_gpadls;
+    uint64_t max_gpadl_mem;
 
     VMBus *bus;
 };
