@@ -27,3 +27,8 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
 {
     monitor_printf(mon, "this QEMU has no VMBus host\n");
 }
+
+VMBusHeartbeatInfoList *qmp_query_vmbus_heartbeat(Error **errp)
+{
+    return NULL;
+}

@@ -5,13 +5,13 @@ appears in the guest's /sys/bus/vmbus/devices; device_del makes it go away
 
     vmbus_hotplug.py TOP QEMU
 """
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from guest_qmp import Qmp, wait_line, report
 
 INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 # Added once DEVICE_DELETED came: the guest's cue that it may power off
@@ -33,51 +33,6 @@ while [ ! -e /sys/bus/vmbus/devices/{GO} ] && [ $i -lt 1200 ]; do
     sleep 0.1; i=$((i + 1))
 done
 """
-
-
-class Qmp:
-    def __init__(self, path, deadline):
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        self.file = self.sock.makefile("rw")
-        self.events = []
-        self.file.readline()
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            msg = json.loads(self.file.readline())
-            if "event" in msg:
-                self.events.append(msg["event"])
-            else:
-                return msg
-
-    def wait_event(self, name, deadline):
-        self.sock.settimeout(max(0.1, deadline - time.monotonic()))
-        while name not in self.events:
-            msg = json.loads(self.file.readline())
-            if "event" in msg:
-                self.events.append(msg["event"])
-        return True
-
-
-def wait_line(log, text, deadline):
-    while time.monotonic() < deadline:
-        with open(log) as f:
-            for line in f:
-                if line.startswith("GUEST: " + text):
-                    return line.strip()
-        time.sleep(0.2)
-    return None
 
 
 def main():
@@ -126,15 +81,7 @@ def main():
             ok(False, f"driving the guest: {e!r}")
         rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
         ok(rc == 0, "the guest powers off cleanly")
-        if not all(c for c, _ in results):
-            with open(log) as f:
-                for line in f.readlines()[-30:]:
-                    print("# " + line.rstrip())
-
-    print(f"1..{len(results)}")
-    for i, (cond, text) in enumerate(results, 1):
-        print(f"{'ok' if cond else 'not ok'} {i} - {text}")
-    sys.exit(0 if all(c for c, _ in results) else 1)
+        report(results, log)
 
 
 if __name__ == "__main__":
