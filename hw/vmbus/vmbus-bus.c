@@ -36,8 +36,7 @@ static void vmbus_class_init(ObjectClass *klass, void *data)
     rc->phases.hold = vmbus_reset_hold;
 }
 
-/* The lowest channel id no other device on @vmbus holds. */
-static uint32_t vmbus_free_relid(VMBus *vmbus, VMBusDevice *self)
+uint32_t vmbus_alloc_relid(VMBus *vmbus)
 {
     g_autofree unsigned long *used = bitmap_new(VMBUS_RELID_MAX + 1);
     BusChild *kid;
@@ -46,8 +45,8 @@ static uint32_t vmbus_free_relid(VMBus *vmbus, VMBusDevice *self)
     QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
         VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
 
-        if (vdev != self && vdev->relid) {
-            set_bit(vdev->relid, used);
+        for (int i = 0; i < vdev->nchans; i++) {
+            set_bit(vdev->chans[i].relid, used);
         }
     }
     relid = find_next_zero_bit(used, VMBUS_RELID_MAX + 1, VMBUS_RELID_MIN);
@@ -59,7 +58,7 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
     VMBusDevice *vdev = VMBUS_DEVICE(dev);
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
     VMBus *vmbus = VMBUS(qdev_get_parent_bus(dev));
-    uint32_t ndevs = 0;
+    uint32_t ndevs = 0, relid;
     BusChild *kid;
 
     QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
@@ -70,14 +69,16 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
                    "(vmbus-bridge property max-offers)", ndevs);
         return;
     }
-    vdev->relid = vmbus_free_relid(vmbus, vdev);
-    assert(vdev->relid);
-    vdev->offered = false;
+    relid = vmbus_alloc_relid(vmbus);
+    if (!relid) {
+        error_setg(errp, "the VMBus has no channel id left");
+        return;
+    }
+    vdev->unplugging = false;
     if (qemu_uuid_is_null(&vdev->instanceid)) {
         qemu_uuid_generate(&vdev->instanceid);
     }
-
-    vmbus_chan_init(vdev);
+    vmbus_chan_init(vdev, relid);
 
     if (vdc->vmdev_realize) {
         Error *err = NULL;
@@ -85,7 +86,6 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
         vdc->vmdev_realize(dev, &err);
         if (err) {
             vmbus_chan_finalize(vdev);
-            vdev->relid = 0;
             error_propagate(errp, err);
         }
     }
@@ -95,39 +95,75 @@ static void vmbus_device_unrealize(DeviceState *dev)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
     VMBusDevice *vdev = VMBUS_DEVICE(dev);
+    VMBus *vmbus = VMBUS(qdev_get_parent_bus(dev));
 
     /* Whatever the guest left open or shared goes with the device. */
+    for (int i = 0; i < vdev->nchans; i++) {
+        if (vdev->chans[i].relid) {
+            vmbus_gpadl_forget(vmbus, vdev->chans[i].relid);
+        }
+    }
     vmbus_chan_finalize(vdev);
-    vmbus_gpadl_forget(VMBUS(qdev_get_parent_bus(dev)), vdev->relid);
     if (vdc->vmdev_unrealize) {
         vdc->vmdev_unrealize(dev);
     }
-    vdev->relid = 0;
 }
 
 static const Property vmbus_device_props[] = {
     DEFINE_PROP_UUID_NODEFAULT("instanceid", VMBusDevice, instanceid),
 };
 
-static int vmbus_device_pre_save(void *opaque)
+static int vmbus_device_pre_load(void *opaque)
 {
     VMBusDevice *vdev = opaque;
 
-    vdev->mig_relid = vdev->relid;
+    /* This side's own channel id, to hold the source's against. */
+    vdev->mig_relid = vdev->chans[0].relid;
     return 0;
+}
+
+/* Whether @relid is a valid id that no other channel on the bus holds. */
+static bool relid_unique(VMBus *vmbus, VMBusChannel *chan)
+{
+    BusChild *kid;
+
+    if (chan->relid < VMBUS_RELID_MIN || chan->relid > VMBUS_RELID_MAX) {
+        return false;
+    }
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        for (int i = 0; i < vdev->nchans; i++) {
+            if (&vdev->chans[i] != chan &&
+                vdev->chans[i].relid == chan->relid) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 static int vmbus_device_post_load(void *opaque, int version_id)
 {
     VMBusDevice *vdev = opaque;
+    VMBus *vmbus = VMBUS(qdev_get_parent_bus(DEVICE(vdev)));
 
     /*
-     * Both sides number channels in plug order: the source's id must be
-     * the one this side gave the device (which also rules out duplicates).
+     * Both sides number primaries in plug order: the source's id must be
+     * the one this side gave the device. Subchannel ids come from the
+     * source and must not collide.
      */
-    if (vdev->mig_relid != vdev->relid ||
-        (vdev->rescind_sent && !vdev->rescinding)) {
+    if (vdev->chans[0].relid != vdev->mig_relid) {
         return -EINVAL;
+    }
+    for (int i = 0; i < vdev->nchans; i++) {
+        VMBusChannel *c = &vdev->chans[i];
+
+        if ((c->relid && !relid_unique(vmbus, c)) ||
+            (!c->relid && (c->offered || c->rescinding || c->open)) ||
+            (c->rescind_sent && !c->rescinding)) {
+            return -EINVAL;
+        }
     }
     return 0;
 }
@@ -136,16 +172,14 @@ const VMStateDescription vmstate_vmbus_device = {
     .name = TYPE_VMBUS_DEVICE,
     .version_id = 1,
     .minimum_version_id = 1,
-    .pre_save = vmbus_device_pre_save,
+    .pre_load = vmbus_device_pre_load,
     .post_load = vmbus_device_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(instanceid.data, VMBusDevice, 16),
-        VMSTATE_UINT32(mig_relid, VMBusDevice),
-        VMSTATE_BOOL(offered, VMBusDevice),
-        VMSTATE_BOOL(rescinding, VMBusDevice),
-        VMSTATE_BOOL(rescind_sent, VMBusDevice),
-        VMSTATE_STRUCT_POINTER(chan, VMBusDevice, vmstate_vmbus_channel,
-                               VMBusChannel),
+        VMSTATE_BOOL(unplugging, VMBusDevice),
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT16(chans, VMBusDevice, nchans,
+                                             vmstate_vmbus_channel,
+                                             VMBusChannel),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -43,6 +43,21 @@ bool vmbus_channel_is_open(VMBusChannel *chan)
     return chan->open;
 }
 
+uint16_t vmbus_channel_index(VMBusChannel *chan)
+{
+    return chan->index;
+}
+
+uint32_t vmbus_channel_relid(VMBusChannel *chan)
+{
+    return chan->relid;
+}
+
+uint32_t vmbus_channel_connid(VMBusChannel *chan)
+{
+    return VMBUS_CONNID_BASE + chan->relid;
+}
+
 /* Before 2.4 the guest finds channel events in its interrupt page. */
 static void signal_int_page(VMBus *vmbus, uint32_t relid)
 {
@@ -63,7 +78,7 @@ static void signal_int_page(VMBus *vmbus, uint32_t relid)
 void vmbus_chan_signal_guest(VMBusChannel *chan)
 {
     VMBus *vmbus = chan_bus(chan);
-    uint32_t relid = chan->dev->relid;
+    uint32_t relid = chan->relid;
     int r;
 
     if (!chan->route) {
@@ -74,7 +89,7 @@ void vmbus_chan_signal_guest(VMBusChannel *chan)
         relid = 0;
     }
     r = hyperv_set_event_flag(chan->route, relid);
-    trace_vmbus_host_chan_signal(chan->dev->relid, chan->target_vp, r);
+    trace_vmbus_host_chan_signal(chan->relid, chan->target_vp, r);
 }
 
 static void chan_notify(VMBusChannel *chan)
@@ -125,7 +140,7 @@ static void chan_release(VMBusChannel *chan)
     }
     if (chan->listening) {
         event_notifier_set_handler(&chan->notifier, NULL);
-        hyperv_set_event_flag_handler(vmbus_device_connid(chan->dev), NULL);
+        hyperv_set_event_flag_handler(vmbus_channel_connid(chan), NULL);
         event_notifier_cleanup(&chan->notifier);
         chan->listening = false;
     }
@@ -153,7 +168,7 @@ static const char *chan_attach(VMBusChannel *chan, bool restoring)
     VMBusGpadl *gpadl = vmbus_gpadl_find(vmbus, chan->ring_gpadl_id);
 
     if (!gpadl || !gpadl->created || (gpadl->teardown && !restoring) ||
-        gpadl->relid != chan->dev->relid) {
+        gpadl->relid != chan->relid) {
         return "names no GPADL of this channel";
     }
     if (!vmbus_gpadl_is_paged(gpadl)) {
@@ -171,7 +186,7 @@ static const char *chan_attach(VMBusChannel *chan, bool restoring)
     if (event_notifier_init(&chan->notifier, 0) < 0) {
         return "cannot get an event notifier";
     }
-    if (hyperv_set_event_flag_handler(vmbus_device_connid(chan->dev),
+    if (hyperv_set_event_flag_handler(vmbus_channel_connid(chan),
                                       &chan->notifier)) {
         event_notifier_cleanup(&chan->notifier);
         return "cannot take its connection id";
@@ -199,13 +214,12 @@ uint16_t vmbus_chan_open_msg(VMBus *vmbus, const void *buf)
     const struct vmbus_msg_open_channel *msg = buf;
     uint32_t relid = le32_to_cpu(msg->child_relid);
     uint32_t openid = le32_to_cpu(msg->openid);
-    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
+    VMBusChannel *chan = vmbus_conn_channel(vmbus, relid);
     VMBusDeviceClass *vdc;
-    VMBusChannel *chan;
     const char *why = NULL;
     int r;
 
-    if (!vdev || !vdev->offered || vdev->rescinding) {
+    if (!chan || !chan->offered || chan->rescinding) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: OPENCHANNEL for channel %u, "
                       "which the guest was not offered\n", relid);
         return HV_STATUS_INVALID_PARAMETER;
@@ -213,8 +227,7 @@ uint16_t vmbus_chan_open_msg(VMBus *vmbus, const void *buf)
     if (!vmbus_conn_has_room(vmbus, 1)) {
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
-    chan = vdev->chan;
-    vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
     if (chan->open) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: OPENCHANNEL for channel %u, "
                       "which is open\n", relid);
@@ -261,7 +274,7 @@ static void chan_close(VMBusChannel *chan)
     if (!chan->open) {
         return;
     }
-    trace_vmbus_host_chan_close(chan->dev->relid);
+    trace_vmbus_host_chan_close(chan->relid);
     if (vdc->close) {
         vdc->close(chan);
     }
@@ -272,15 +285,27 @@ uint16_t vmbus_chan_close_msg(VMBus *vmbus, const void *buf)
 {
     const struct vmbus_msg_close_channel *msg = buf;
     uint32_t relid = le32_to_cpu(msg->child_relid);
-    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
+    VMBusChannel *chan = vmbus_conn_channel(vmbus, relid);
+    VMBusDevice *vdev;
 
     /* A rescinded channel is still closed by its guest driver. */
-    if (!vdev || !vdev->offered || !vdev->chan->open) {
+    if (!chan || !chan->offered || !chan->open) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: CLOSECHANNEL for channel %u, "
                       "which is not open\n", relid);
         return HV_STATUS_INVALID_PARAMETER;
     }
-    chan_close(vdev->chan);
+    chan_close(chan);
+    if (chan->index) {
+        return HV_STATUS_SUCCESS;
+    }
+    /* Subchannels live as long as their primary is open. */
+    vdev = chan->dev;
+    for (int i = 1; i < vdev->nchans; i++) {
+        chan_close(&vdev->chans[i]);
+        if (vdev->chans[i].relid) {
+            vmbus_conn_rescind(vmbus, &vdev->chans[i]);
+        }
+    }
     return HV_STATUS_SUCCESS;
 }
 
@@ -289,7 +314,7 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *buf)
     const struct vmbus_msg_modify_channel *msg = buf;
     uint32_t relid = le32_to_cpu(msg->child_relid);
     uint32_t vp = le32_to_cpu(msg->target_vp);
-    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
+    VMBusChannel *chan = vmbus_conn_channel(vmbus, relid);
     struct vmbus_msg_modify_channel_response rsp = {
         .header.msgtype = cpu_to_le32(VMBUS_MSG_MODIFYCHANNEL_RESPONSE),
         .child_relid = cpu_to_le32(relid),
@@ -305,16 +330,16 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *buf)
     if (reply && !vmbus_conn_has_room(vmbus, 1)) {
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
-    if (vdev && vdev->offered && vdev->chan->open) {
+    if (chan && chan->offered && chan->open) {
         route = chan_route(vmbus, vp);
     }
     trace_vmbus_host_chan_modify(relid, vp, !!route);
     if (route) {
-        hyperv_sint_route_unref(vdev->chan->route);
-        vdev->chan->route = route;
-        vdev->chan->target_vp = vp;
+        hyperv_sint_route_unref(chan->route);
+        chan->route = route;
+        chan->target_vp = vp;
         /* An event the old VP took may still be due: the device checks. */
-        qemu_bh_schedule(vdev->chan->kick_bh);
+        qemu_bh_schedule(chan->kick_bh);
     } else {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: MODIFYCHANNEL of channel %u "
                       "to VP %u: no such open channel or VP\n", relid, vp);
@@ -326,24 +351,77 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *buf)
     return HV_STATUS_SUCCESS;
 }
 
-void vmbus_chan_init(VMBusDevice *vdev)
+void vmbus_chan_init(VMBusDevice *vdev, uint32_t relid)
 {
-    vdev->chan = g_new0(VMBusChannel, 1);
-    vdev->chan->dev = vdev;
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+
+    vdev->nchans = 1 + vdc->max_subchannels;
+    vdev->chans = g_new0(VMBusChannel, vdev->nchans);
+    for (int i = 0; i < vdev->nchans; i++) {
+        vdev->chans[i].dev = vdev;
+        vdev->chans[i].index = i;
+    }
+    vdev->chan = &vdev->chans[0];
+    vdev->chan->relid = relid;
 }
 
 void vmbus_chan_close_all(VMBusDevice *vdev)
 {
-    if (vdev->chan) {
-        chan_close(vdev->chan);
+    /* Subchannels first, as guests do. */
+    for (int i = vdev->nchans - 1; i >= 0; i--) {
+        chan_close(&vdev->chans[i]);
     }
 }
 
 void vmbus_chan_finalize(VMBusDevice *vdev)
 {
     vmbus_chan_close_all(vdev);
-    g_free(vdev->chan);
+    g_free(vdev->chans);
+    vdev->chans = NULL;
     vdev->chan = NULL;
+    vdev->nchans = 0;
+}
+
+void vmbus_chan_released(VMBusChannel *chan)
+{
+    /* A guest may release an id without closing or tearing down. */
+    chan_close(chan);
+    vmbus_gpadl_forget(chan_bus(chan), chan->relid);
+    if (chan->index) {
+        chan->relid = 0;
+    }
+}
+
+int vmbus_device_offer_subchannels(VMBusDevice *vdev, uint16_t count)
+{
+    VMBus *vmbus = VMBUS(qdev_get_parent_bus(DEVICE(vdev)));
+
+    if (count >= vdev->nchans) {
+        return -EINVAL;
+    }
+    if (!vdev->chan->open || vdev->unplugging ||
+        vmbus->state != VMBUS_STATE_CONNECTED) {
+        return -EIO;
+    }
+    for (int i = 1; i <= count; i++) {
+        if (vdev->chans[i].rescinding) {
+            return -EBUSY;
+        }
+    }
+    for (int i = 1; i <= count; i++) {
+        VMBusChannel *sc = &vdev->chans[i];
+
+        if (!sc->relid) {
+            sc->relid = vmbus_alloc_relid(vmbus);
+            if (!sc->relid) {
+                return -ENOSPC;
+            }
+            trace_vmbus_host_chan_subchannel(vdev->chan->relid, i,
+                                             sc->relid);
+        }
+    }
+    vmbus_conn_pump(vmbus);
+    return 0;
 }
 
 static int chan_post_load(void *opaque, int version_id)
@@ -376,6 +454,10 @@ const VMStateDescription vmstate_vmbus_channel = {
     .pre_load = chan_pre_load,
     .post_load = chan_post_load,
     .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(relid, VMBusChannel),
+        VMSTATE_BOOL(offered, VMBusChannel),
+        VMSTATE_BOOL(rescinding, VMBusChannel),
+        VMSTATE_BOOL(rescind_sent, VMBusChannel),
         VMSTATE_BOOL(open, VMBusChannel),
         VMSTATE_BOOL(broken, VMBusChannel),
         VMSTATE_UINT32(openid, VMBusChannel),

@@ -169,10 +169,19 @@ static void unplug_bh(void *opaque)
 /* Unplugs @vdev from the main loop, not from the guest's hypercall. */
 static void vmbus_device_unplug_later(VMBusDevice *vdev)
 {
-    vdev->rescinding = false;
-    vdev->rescind_sent = false;
     object_ref(OBJECT(vdev));
     aio_bh_schedule_oneshot(qemu_get_aio_context(), unplug_bh, vdev);
+}
+
+/* Whether the guest still has, or still holds, any of @vdev's offers. */
+static bool device_offered(VMBusDevice *vdev)
+{
+    for (int i = 0; i < vdev->nchans; i++) {
+        if (vdev->chans[i].offered) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool vmbus_conn_has_room(VMBus *vmbus, uint32_t n)
@@ -199,42 +208,85 @@ bool vmbus_conn_send(VMBus *vmbus, const void *msg, uint32_t size)
     return true;
 }
 
-static void offer_fill(VMBusDevice *vdev, struct vmbus_msg_offer_channel *o)
+static void offer_fill(VMBusChannel *chan, struct vmbus_msg_offer_channel *o)
 {
-    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(vdev);
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
     QemuUUID type = qemu_uuid_bswap(vdc->classid);
-    QemuUUID instance = qemu_uuid_bswap(vdev->instanceid);
+    QemuUUID instance = qemu_uuid_bswap(chan->dev->instanceid);
 
-    /* GUIDs go in Microsoft's mixed-endian order. */
+    /* GUIDs go in Microsoft's mixed-endian order; subchannels share them. */
     memset(o, 0, sizeof(*o));
     o->header.msgtype = cpu_to_le32(VMBUS_MSG_OFFERCHANNEL);
     memcpy(o->if_type, type.data, sizeof(o->if_type));
     memcpy(o->if_instance, instance.data, sizeof(o->if_instance));
-    o->child_relid = cpu_to_le32(vdev->relid);
-    o->connection_id = cpu_to_le32(vmbus_device_connid(vdev));
+    o->sub_channel_index = cpu_to_le16(chan->index);
+    o->child_relid = cpu_to_le32(chan->relid);
+    o->connection_id = cpu_to_le32(vmbus_channel_connid(chan));
     o->is_dedicated_interrupt = cpu_to_le16(1);
 }
 
-/* Takes @vdev's offer back; false while the queue has no room. */
-static bool rescind_send(VMBus *vmbus, VMBusDevice *vdev)
+/* Takes @chan's offer back; false while the queue has no room. */
+static bool rescind_send(VMBus *vmbus, VMBusChannel *chan)
 {
     struct vmbus_msg_rescind_offer rescind = {
         .header.msgtype = cpu_to_le32(VMBUS_MSG_RESCIND_CHANNELOFFER),
-        .child_relid = cpu_to_le32(vdev->relid),
+        .child_relid = cpu_to_le32(chan->relid),
     };
 
     if (!vmbus_conn_send(vmbus, &rescind, sizeof(rescind))) {
         return false;
     }
-    trace_vmbus_conn_rescind(vdev->relid);
-    vdev->rescind_sent = true;
+    trace_vmbus_conn_rescind(chan->relid);
+    chan->rescind_sent = true;
     return true;
+}
+
+void vmbus_conn_rescind(VMBus *vmbus, VMBusChannel *chan)
+{
+    if (chan->rescinding) {
+        return;
+    }
+    /*
+     * The guest has the offer: take it back and wait for RELID_RELEASED.
+     * A full queue only delays the rescind: the pump sends it once the
+     * guest's EOMs made room.
+     */
+    if (chan->offered && vmbus->state == VMBUS_STATE_CONNECTED) {
+        chan->rescinding = true;
+        rescind_send(vmbus, chan);
+    } else if (chan->index) {
+        /* Never offered: the subchannel just goes. */
+        chan->offered = false;
+        chan->relid = 0;
+    }
+}
+
+/* The channel with the lowest id whose offer the guest does not have. */
+static VMBusChannel *next_offer(VMBus *vmbus)
+{
+    VMBusChannel *best = NULL;
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *d = VMBUS_DEVICE(kid->child);
+
+        /* Channels exist from realize (plug runs just before it ends). */
+        for (int i = 0; i < d->nchans && !d->unplugging; i++) {
+            VMBusChannel *c = &d->chans[i];
+
+            if (c->relid && !c->offered && !c->rescinding &&
+                (!best || c->relid < best->relid)) {
+                best = c;
+            }
+        }
+    }
+    return best;
 }
 
 /*
  * Sends what waited for room in the queue: GPADL_TORNDOWNs, rescinds, then
  * the offers the guest does not have yet and ALLOFFERS_DELIVERED if the
- * guest asked. Runs again as the queue drains or devices come.
+ * guest asked. Runs again as the queue drains or channels come.
  */
 void vmbus_conn_pump(VMBus *vmbus)
 {
@@ -242,6 +294,7 @@ void vmbus_conn_pump(VMBus *vmbus)
     struct vmbus_msg_header done = {
         .msgtype = cpu_to_le32(VMBUS_MSG_ALLOFFERS_DELIVERED),
     };
+    VMBusChannel *chan;
     BusChild *kid;
 
     if (vmbus->state != VMBUS_STATE_CONNECTED || !vmbus_gpadl_pump(vmbus) ||
@@ -252,32 +305,22 @@ void vmbus_conn_pump(VMBus *vmbus)
     QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
         VMBusDevice *d = VMBUS_DEVICE(kid->child);
 
-        if (d->rescinding && !d->rescind_sent && !rescind_send(vmbus, d)) {
-            return;
-        }
-    }
-    /* In channel id order (the bus keeps its newest child first). */
-    for (;;) {
-        VMBusDevice *vdev = NULL;
+        for (int i = 0; i < d->nchans; i++) {
+            VMBusChannel *c = &d->chans[i];
 
-        QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
-            VMBusDevice *d = VMBUS_DEVICE(kid->child);
-
-            /* A channel id: realized, or being plugged right now. */
-            if (d->relid && !d->offered && !d->rescinding &&
-                (!vdev || d->relid < vdev->relid)) {
-                vdev = d;
+            if (c->rescinding && !c->rescind_sent && !rescind_send(vmbus, c)) {
+                return;
             }
         }
-        if (!vdev) {
-            break;
-        }
-        offer_fill(vdev, &offer);
+    }
+    /* In channel id order, each only once. */
+    while ((chan = next_offer(vmbus))) {
+        offer_fill(chan, &offer);
         if (!vmbus_conn_send(vmbus, &offer, sizeof(offer))) {
             return;
         }
-        trace_vmbus_conn_offer(vdev->relid, vmbus_device_connid(vdev));
-        vdev->offered = true;
+        trace_vmbus_conn_offer(chan->relid, vmbus_channel_connid(chan));
+        chan->offered = true;
     }
     if (vmbus->alloffers_pending &&
         vmbus_conn_send(vmbus, &done, sizeof(done))) {
@@ -286,8 +329,8 @@ void vmbus_conn_pump(VMBus *vmbus)
 }
 
 /*
- * The guest connection ended: channels close, GPADLs and offers are
- * forgotten, pending unplugs complete.
+ * The guest connection ended: channels close, GPADLs, offers and
+ * subchannels are forgotten, pending unplugs complete.
  */
 static void offers_forget(VMBus *vmbus)
 {
@@ -302,8 +345,15 @@ static void offers_forget(VMBus *vmbus)
     QTAILQ_FOREACH_SAFE(kid, &BUS(vmbus)->children, sibling, next) {
         VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
 
-        vdev->offered = false;
-        if (vdev->rescinding) {
+        for (int i = 0; i < vdev->nchans; i++) {
+            VMBusChannel *c = &vdev->chans[i];
+
+            c->offered = c->rescinding = c->rescind_sent = false;
+            if (c->index) {
+                c->relid = 0;
+            }
+        }
+        if (vdev->unplugging) {
             vmbus_device_unplug_later(vdev);
         }
     }
@@ -395,15 +445,20 @@ static uint16_t handle_request_offers(VMBus *vmbus)
     return HV_STATUS_SUCCESS;
 }
 
-VMBusDevice *vmbus_conn_device(VMBus *vmbus, uint32_t relid)
+VMBusChannel *vmbus_conn_channel(VMBus *vmbus, uint32_t relid)
 {
     BusChild *kid;
 
+    if (!relid) {
+        return NULL;
+    }
     QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
         VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
 
-        if (vdev->relid == relid) {
-            return vdev;
+        for (int i = 0; i < vdev->nchans; i++) {
+            if (vdev->chans[i].relid == relid) {
+                return &vdev->chans[i];
+            }
         }
     }
     return NULL;
@@ -413,17 +468,22 @@ static uint16_t handle_relid_released(VMBus *vmbus, const void *buf)
 {
     const struct vmbus_msg_relid_released *msg = buf;
     uint32_t relid = le32_to_cpu(msg->child_relid);
-    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
+    VMBusChannel *chan = vmbus_conn_channel(vmbus, relid);
+    VMBusDevice *vdev;
 
-    if (!vdev || !vdev->rescinding) {
+    if (!chan || !chan->rescinding) {
         /* Also what a guest sends when it could not use an offer. */
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: RELID_RELEASED for channel %u, "
                       "which was not rescinded\n", relid);
         return HV_STATUS_SUCCESS;
     }
     trace_vmbus_conn_relid_released(relid);
-    vdev->offered = false;
-    vmbus_device_unplug_later(vdev);
+    vdev = chan->dev;
+    chan->offered = chan->rescinding = chan->rescind_sent = false;
+    vmbus_chan_released(chan);
+    if (vdev->unplugging && !device_offered(vdev)) {
+        vmbus_device_unplug_later(vdev);
+    }
     return HV_STATUS_SUCCESS;
 }
 
@@ -575,20 +635,17 @@ void vmbus_conn_device_plugged(VMBus *vmbus)
 
 void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
 {
-    if (vdev->rescinding) {
+    if (vdev->unplugging) {
         return;
     }
-    /*
-     * The guest has the offer: take it back and wait for RELID_RELEASED.
-     * A full queue only delays the rescind: the pump sends it once the
-     * guest's EOMs made room.
-     */
-    if (vdev->offered && vmbus->state == VMBUS_STATE_CONNECTED) {
-        vdev->rescinding = true;
-        rescind_send(vmbus, vdev);
-        return;
+    vdev->unplugging = true;
+    /* Every channel the guest has is taken back; then the device goes. */
+    for (int i = 0; i < vdev->nchans; i++) {
+        vmbus_conn_rescind(vmbus, &vdev->chans[i]);
     }
-    vmbus_device_unplug_later(vdev);
+    if (!device_offered(vdev)) {
+        vmbus_device_unplug_later(vdev);
+    }
 }
 
 void vmbus_conn_reset(VMBus *vmbus)

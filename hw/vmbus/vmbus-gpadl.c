@@ -245,12 +245,12 @@ uint16_t vmbus_gpadl_header(VMBus *vmbus, const void *buf, uint32_t size)
     uint32_t id = le32_to_cpu(msg->gpadl);
     uint32_t buflen = le16_to_cpu(msg->range_buflen);
     uint32_t rangecount = le16_to_cpu(msg->rangecount);
-    VMBusDevice *vdev = vmbus_conn_device(vmbus, relid);
+    VMBusChannel *chan = vmbus_conn_channel(vmbus, relid);
     uint64_t mem;
     VMBusGpadl *gpadl;
     const char *why = NULL;
 
-    if (!vdev || !vdev->offered || vdev->rescinding) {
+    if (!chan || !chan->offered || chan->rescinding) {
         why = "names a channel the guest was not offered";
     } else if (vmbus_gpadl_find(vmbus, id)) {
         why = "reuses a handle in use";
@@ -398,9 +398,14 @@ VMBusGpadl *vmbus_gpadl_get(VMBusChannel *chan, uint32_t id)
 {
     VMBusGpadl *gpadl = vmbus_gpadl_find(VMBUS(qdev_get_parent_bus(
                                                DEVICE(chan->dev))), id);
+    VMBusChannel *owner;
 
-    if (!gpadl || !gpadl->created || gpadl->teardown ||
-        gpadl->relid != chan->dev->relid) {
+    /* Any channel of the device may have created it. */
+    if (!gpadl || !gpadl->created || gpadl->teardown) {
+        return NULL;
+    }
+    owner = vmbus_conn_channel(gpadl->vmbus, gpadl->relid);
+    if (!owner || owner->dev != chan->dev) {
         return NULL;
     }
     vmbus_gpadl_ref(gpadl);

@@ -65,6 +65,14 @@ typedef struct VMBusRing {
 
 struct VMBusChannel {
     VMBusDevice *dev;
+    uint16_t index;         /* 0: the primary */
+
+    /* Its offer */
+    uint32_t relid;         /* 0: a subchannel not offered */
+    bool offered;           /* the guest has the offer */
+    bool rescinding;        /* taken back: waiting for RELID_RELEASED */
+    bool rescind_sent;      /* ... and the guest has been told */
+
     bool open;
     bool broken;            /* the guest broke the ring: silent until reopen */
     uint32_t openid;
@@ -140,8 +148,13 @@ bool vmbus_conn_send(VMBus *vmbus, const void *msg, uint32_t size);
 bool vmbus_conn_has_room(VMBus *vmbus, uint32_t n);
 /* Sends what waited for queue room (torndowns, rescinds, offers). */
 void vmbus_conn_pump(VMBus *vmbus);
-/* The device that holds channel @relid, or NULL. */
-VMBusDevice *vmbus_conn_device(VMBus *vmbus, uint32_t relid);
+/* The channel @relid, or NULL. */
+VMBusChannel *vmbus_conn_channel(VMBus *vmbus, uint32_t relid);
+/* Takes @chan's offer back; the pump retries when the queue is full. */
+void vmbus_conn_rescind(VMBus *vmbus, VMBusChannel *chan);
+
+/* vmbus-bus.c: the lowest channel id no channel holds, or 0. */
+uint32_t vmbus_alloc_relid(VMBus *vmbus);
 
 /* vmbus-gpadl.c: the GPADL messages; a TLFS status for the hypercall. */
 uint16_t vmbus_gpadl_header(VMBus *vmbus, const void *msg, uint32_t size);
@@ -167,9 +180,11 @@ int vmbus_gpadl_post_load(VMBus *vmbus);
 uint16_t vmbus_chan_open_msg(VMBus *vmbus, const void *msg);
 uint16_t vmbus_chan_close_msg(VMBus *vmbus, const void *msg);
 uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *msg);
-void vmbus_chan_init(VMBusDevice *vdev);
+void vmbus_chan_init(VMBusDevice *vdev, uint32_t relid);
 /* Closes @vdev's channels without telling the guest (reset, unplug). */
 void vmbus_chan_close_all(VMBusDevice *vdev);
+/* The guest is done with @chan's id: whatever it left goes. */
+void vmbus_chan_released(VMBusChannel *chan);
 void vmbus_chan_finalize(VMBusDevice *vdev);
 /* Raises the channel's event in the guest. */
 void vmbus_chan_signal_guest(VMBusChannel *chan);

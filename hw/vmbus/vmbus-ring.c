@@ -72,7 +72,7 @@ static void ring_broken(VMBusChannel *chan, const char *what, uint32_t val)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "vmbus: channel %u: the guest broke its "
                   "ring (%s %u); the channel stops until it is reopened\n",
-                  chan->dev->relid, what, val);
+                  chan->relid, what, val);
     chan->broken = true;
 }
 
@@ -172,7 +172,7 @@ bool vmbus_channel_recv(VMBusChannel *chan, VMBusPacket *pkt)
     pkt->ext_len = off - sizeof(desc);
     pkt->data = chan->bounce + off;
     pkt->len = len - off;
-    trace_vmbus_host_ring_recv(chan->dev->relid, pkt->type, pkt->len,
+    trace_vmbus_host_ring_recv(chan->relid, pkt->type, pkt->len,
                           pkt->trans_id);
     return true;
 }
@@ -236,7 +236,7 @@ static bool ring_room(VMBusChannel *chan, uint32_t total)
         /* The guest may have read everything meanwhile: look again. */
         smp_mb();
     }
-    trace_vmbus_host_ring_full(chan->dev->relid, total);
+    trace_vmbus_host_ring_full(chan->relid, total);
     return false;
 }
 
@@ -296,7 +296,7 @@ int vmbus_channel_send(VMBusChannel *chan, uint16_t type, uint16_t flags,
     ring_put(chan, data, len);
     ring_put(chan, zeroes, pktlen - hdr - len);
     ring_put(chan, &trailer, sizeof(trailer));
-    trace_vmbus_host_ring_send(chan->dev->relid, type, len, trans_id);
+    trace_vmbus_host_ring_send(chan->relid, type, len, trans_id);
 
     if (!chan->batch) {
         vmbus_ring_publish(chan);
@@ -385,7 +385,7 @@ bad_sgl:
     qemu_sglist_destroy(sgl);
 bad:
     qemu_log_mask(LOG_GUEST_ERROR, "vmbus: channel %u: malformed GPA-direct "
-                  "packet (transaction 0x%" PRIx64 ")\n", chan->dev->relid,
+                  "packet (transaction 0x%" PRIx64 ")\n", chan->relid,
                   pkt->trans_id);
     return -EINVAL;
 }

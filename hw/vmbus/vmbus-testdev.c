@@ -9,6 +9,7 @@
  *   in-band FILL n s -> n in-band packets of s bytes, as the ring has room
  *   in-band HOLD id  -> takes GPADL id (vmbus_gpadl_get); RELEASE lets go
  *   in-band READ o l -> sum of l bytes at o in the held GPADL
+ *   in-band SUBCHANNELS n -> offers subchannels 1..n (at most 3)
  *   GPA-direct SUM   -> sum of the bytes the ranges name
  *   GPA-direct WRITE -> fills the ranges with their offsets' low bytes
  *
@@ -41,6 +42,7 @@ enum {
     TESTDEV_RELEASE = 5,
     TESTDEV_SUM = 6,
     TESTDEV_WRITE = 7,
+    TESTDEV_SUBCHANNELS = 8,
 };
 
 /* Every request starts with this. */
@@ -94,8 +96,11 @@ static void testdev_close(VMBusChannel *chan)
 {
     VMBusTestDev *td = VMBUS_TESTDEV(vmbus_channel_device(chan));
 
-    testdev_release(td);
-    td->fill_left = 0;
+    /* The device's state lives with its primary channel. */
+    if (!vmbus_channel_index(chan)) {
+        testdev_release(td);
+        td->fill_left = 0;
+    }
 }
 
 static uint32_t sum_bytes(const uint8_t *p, size_t len)
@@ -155,11 +160,15 @@ static void testdev_read(VMBusTestDev *td, uint32_t off, uint32_t len,
     }
 }
 
-/* Sends what FILL still owes; stops when the ring is full. */
+/* Sends what FILL still owes on the primary; stops when the ring is full. */
 static void testdev_fill(VMBusTestDev *td, VMBusChannel *chan)
 {
-    g_autofree uint8_t *body = g_malloc(td->fill_size);
+    g_autofree uint8_t *body = NULL;
 
+    if (vmbus_channel_index(chan) || !td->fill_left) {
+        return;
+    }
+    body = g_malloc(td->fill_size);
     vmbus_channel_send_batch_begin(chan);
     while (td->fill_left) {
         memset(body, td->fill_seq, td->fill_size);
@@ -217,6 +226,10 @@ static void testdev_request(VMBusTestDev *td, VMBusChannel *chan,
         case TESTDEV_RELEASE:
             testdev_release(td);
             break;
+        case TESTDEV_SUBCHANNELS:
+            rep.status = -vmbus_device_offer_subchannels(
+                vmbus_channel_device(chan), req.arg[0]);
+            break;
         default:
             rep.status = 1;
         }
@@ -237,7 +250,7 @@ static void testdev_notify(VMBusChannel *chan)
 
     testdev_fill(td, chan);
     /* Room for the answer first: completions never wait. */
-    while (!td->fill_left &&
+    while ((vmbus_channel_index(chan) || !td->fill_left) &&
            vmbus_channel_can_send(chan, 0, TESTDEV_MAX_REPLY) &&
            vmbus_channel_recv(chan, &pkt)) {
         testdev_request(td, chan, &pkt);
@@ -285,6 +298,7 @@ static void vmbus_testdev_class_init(ObjectClass *klass, void *data)
     VMBusDeviceClass *vdc = VMBUS_DEVICE_CLASS(klass);
 
     qemu_uuid_parse(VMBUS_TESTDEV_CLASSID, &vdc->classid);
+    vdc->max_subchannels = 3;
     vdc->open = testdev_open;
     vdc->close = testdev_close;
     vdc->notify = testdev_notify;

@@ -26,7 +26,7 @@
 /* vmbus-testdev's requests */
 enum {
     TD_ECHO = 1, TD_FILL = 2, TD_HOLD = 3, TD_READ = 4, TD_RELEASE = 5,
-    TD_SUM = 6, TD_WRITE = 7,
+    TD_SUM = 6, TD_WRITE = 7, TD_SUBCHANNELS = 8,
 };
 
 typedef struct Fixture {
@@ -62,10 +62,11 @@ static void setup_open(Fixture *f, const char *extra)
     g_assert_cmpuint(vmbus_guest_open(&f->g, &f->ch, 0), ==, 0);
 }
 
-/* A request with completion; returns the completion's body. */
-static VMBusGuestPacket *request(Fixture *f, uint16_t type, const void *ext,
-                                 uint32_t ext_len, uint32_t cmd,
-                                 uint32_t a0, uint32_t a1)
+/* A request with completion on @ch; returns the completion's body. */
+static VMBusGuestPacket *request_on(Fixture *f, VMBusGuestChannel *ch,
+                                    uint16_t type, const void *ext,
+                                    uint32_t ext_len, uint32_t cmd,
+                                    uint32_t a0, uint32_t a1)
 {
     static uint64_t trans_id = 100;
     VMBusGuestPacket *pkt = g_new0(VMBusGuestPacket, 1);
@@ -75,13 +76,20 @@ static VMBusGuestPacket *request(Fixture *f, uint16_t type, const void *ext,
     stl_le_p(body + 4, a0);
     stl_le_p(body + 8, a1);
     trans_id++;
-    g_assert_true(vmbus_guest_send(&f->g, &f->ch, type,
+    g_assert_true(vmbus_guest_send(&f->g, ch, type,
                                    VMBUS_GUEST_PKT_WANT_COMP, trans_id,
                                    ext, ext_len, body, sizeof(body)));
-    g_assert_true(vmbus_guest_recv_pkt(&f->g, &f->ch, pkt));
+    g_assert_true(vmbus_guest_recv_pkt(&f->g, ch, pkt));
     g_assert_cmpuint(pkt->type, ==, VMBUS_GUEST_PKT_COMP);
     g_assert_cmpuint(pkt->trans_id, ==, trans_id);
     return pkt;
+}
+
+static VMBusGuestPacket *request(Fixture *f, uint16_t type, const void *ext,
+                                 uint32_t ext_len, uint32_t cmd,
+                                 uint32_t a0, uint32_t a1)
+{
+    return request_on(f, &f->ch, type, ext, ext_len, cmd, a0, a1);
 }
 
 /* An in-band request; returns the reply's status word. */
@@ -98,14 +106,20 @@ static uint32_t inband(Fixture *f, uint32_t cmd, uint32_t a0, uint32_t a1,
     return ldl_le_p(pkt->data + 4);
 }
 
-/* The channel answers an ECHO: the device is alive and usable. */
-static void assert_echo(Fixture *f)
+/* @ch answers an ECHO: the device is alive and usable there. */
+static void assert_echo_on(Fixture *f, VMBusGuestChannel *ch)
 {
     g_autofree VMBusGuestPacket *pkt =
-        request(f, VMBUS_GUEST_PKT_INBAND, NULL, 0, TD_ECHO, 0xabcd, 7);
+        request_on(f, ch, VMBUS_GUEST_PKT_INBAND, NULL, 0, TD_ECHO, 0xabcd,
+                   7);
 
     g_assert_cmpuint(pkt->len, ==, 16);
     g_assert_cmpuint(ldl_le_p(pkt->data + 4), ==, 0xabcd);
+}
+
+static void assert_echo(Fixture *f)
+{
+    assert_echo_on(f, &f->ch);
 }
 
 static void test_gpadl_sizes(void)
@@ -698,6 +712,128 @@ static void test_unplug_open(void)
     qtest_quit(f.qts);
 }
 
+/* Takes subchannel @index's offer; returns its channel, ring at @gpa. */
+static VMBusGuestChannel take_subchannel(Fixture *f, uint16_t index,
+                                         uint64_t gpa)
+{
+    HvpMessage m = vmbus_guest_recv(&f->g, 0, VMBUS_GUEST_OFFERCHANNEL);
+
+    g_assert_cmpuint(lduw_le_p(m.payload + 180), ==, index);
+    g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 0x7b1c4cf0);
+    return (VMBusGuestChannel) {
+        .relid = ldl_le_p(m.payload + 184),
+        .connid = ldl_le_p(m.payload + 192),
+        .gpadl = 0x3000 + ldl_le_p(m.payload + 184),
+        .ring_gpa = gpa, .send_pages = 4, .recv_pages = 4,
+    };
+}
+
+static uint16_t post_relid(Fixture *f, uint32_t msgtype, uint32_t relid)
+{
+    uint8_t body[4];
+
+    stl_le_p(body, relid);
+    return vmbus_guest_post(&f->g, 0, f->g.conn_id, msgtype, body, 12);
+}
+
+static void test_subchannels(void)
+{
+    Fixture f;
+    VMBusGuestChannel sc1, sc2;
+    HvpMessage m;
+
+    setup_open(&f, "");
+    g_assert_cmpuint(inband(&f, TD_SUBCHANNELS, 4, 0, NULL), ==, EINVAL);
+    g_assert_cmpuint(inband(&f, TD_SUBCHANNELS, 2, 0, NULL), ==, 0);
+    sc1 = take_subchannel(&f, 1, 0x1800000);
+    sc2 = take_subchannel(&f, 2, 0x1900000);
+    g_assert_cmpuint(sc1.relid, ==, f.ch.relid + 1);
+    g_assert_cmpuint(sc2.relid, ==, f.ch.relid + 2);
+    g_assert_cmpuint(sc1.connid, ==, 0x10000 + sc1.relid);
+
+    /* Each subchannel: its own ring and events, the device's service. */
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &sc1, 1), ==, 0);
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &sc2, 0), ==, 0);
+    assert_echo_on(&f, &sc1);
+    assert_echo_on(&f, &sc2);
+    assert_echo(&f);
+    g_assert_true(vmbus_guest_event(&f.g, &sc1, 1));
+    g_assert_true(vmbus_guest_event(&f.g, &sc2, 0));
+    /* Asking again offers nothing new. */
+    g_assert_cmpuint(inband(&f, TD_SUBCHANNELS, 2, 0, NULL), ==, 0);
+    g_assert_cmpuint(qtest_readl(f.qts, HVP_SIMP(0) + SINT * 256), ==, 0);
+
+    /* Closing a subchannel leaves the rest alone. */
+    vmbus_guest_close(&f.g, &sc2);
+    assert_echo_on(&f, &sc1);
+
+    /* The primary closes first (a hostile order): all are rescinded. */
+    g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_CLOSECHANNEL, f.ch.relid),
+                     ==, 0);
+    for (int i = 1; i <= 2; i++) {
+        m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+        g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, f.ch.relid + i);
+    }
+    g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_CLOSECHANNEL, sc1.relid), ==,
+                     HVP_STATUS_INVALID_PARAMETER);
+    g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_RELID_RELEASED, sc1.relid),
+                     ==, 0);
+    g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_RELID_RELEASED, sc2.relid),
+                     ==, 0);
+    /* Released: its ring GPADL went with it. */
+    g_assert_cmpuint(vmbus_guest_gpadl_teardown(&f.g, sc1.relid, sc1.gpadl),
+                     ==, HVP_STATUS_INVALID_PARAMETER);
+    g_assert_cmpuint(vmbus_guest_gpadl_teardown(&f.g, f.ch.relid,
+                                                f.ch.gpadl), ==, 0);
+    vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_GPADL_TORNDOWN);
+
+    /* Subchannels need an open primary; reopened, they come again. */
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
+    g_assert_cmpuint(inband(&f, TD_SUBCHANNELS, 1, 0, NULL), ==, 0);
+    sc1 = take_subchannel(&f, 1, 0x1800000);
+    g_assert_cmpuint(sc1.relid, ==, f.ch.relid + 1);
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &sc1, 0), ==, 0);
+    assert_echo_on(&f, &sc1);
+
+    /* device_del takes every channel back. */
+    qtest_qmp_assert_success(f.qts, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'td'}}");
+    for (int i = 0; i < 2; i++) {
+        m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+        g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_RELID_RELEASED,
+                                    ldl_le_p(m.payload + 8)), ==, 0);
+    }
+    qtest_qmp_eventwait(f.qts, "DEVICE_DELETED");
+    qtest_quit(f.qts);
+}
+
+/* An open subchannel survives migration. */
+static void test_subchannel_migrate(void)
+{
+    Fixture f;
+    VMBusGuestChannel sc1;
+    QTestState *dst;
+    g_autofree char *uri = g_strdup_printf("unix:%s/vmbus-sc-mig-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+
+    setup_open(&f, "");
+    g_assert_cmpuint(inband(&f, TD_SUBCHANNELS, 1, 0, NULL), ==, 0);
+    sc1 = take_subchannel(&f, 1, 0x1800000);
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &sc1, 1), ==, 0);
+    assert_echo_on(&f, &sc1);
+    dst = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU
+                      " -device vmbus-bridge -device vmbus-testdev,id=td"
+                      " -incoming %s", uri);
+    migrate_and_wait(f.qts, dst, uri);
+    qtest_quit(f.qts);
+    f.qts = f.g.qts = dst;
+    assert_echo_on(&f, &sc1);
+    g_assert_true(vmbus_guest_event(&f.g, &sc1, 1));
+    assert_echo(&f);
+    vmbus_guest_close(&f.g, &sc1);
+    qtest_quit(dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -715,5 +851,8 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/channel/modify", test_modify_channel);
     qtest_add_func("/vmbus/channel/migrate-open", test_migrate_open);
     qtest_add_func("/vmbus/channel/unplug-open", test_unplug_open);
+    qtest_add_func("/vmbus/channel/subchannels", test_subchannels);
+    qtest_add_func("/vmbus/channel/subchannel-migrate",
+                   test_subchannel_migrate);
     return g_test_run();
 }

@@ -50,15 +50,17 @@ struct VMBusDevice {
     /* Property "instanceid": the guest's name for this device. */
     QemuUUID instanceid;
 
-    /* Set by the bus at plug time; stable while the device exists. */
-    uint32_t relid;         /* channel id, 1..2047 */
-    bool offered;           /* the current guest connection has its offer */
-    bool rescinding;        /* device_del: waiting for RELID_RELEASED */
-    bool rescind_sent;      /* ... and the guest has been told */
-    uint32_t mig_relid;     /* migration: the source's channel id */
+    /*
+     * Channel 0 is the primary, offered while the device exists, with an
+     * id that stays the same across guest reboots; channels 1 and up are
+     * subchannels, offered when the device asks.
+     */
+    uint16_t nchans;
+    VMBusChannel *chans;
+    VMBusChannel *chan;     /* &chans[0] */
 
-    /* The primary channel (subchannels come with hv-net and hv-scsi). */
-    VMBusChannel *chan;
+    bool unplugging;        /* device_del: waiting for the guest */
+    uint32_t mig_relid;     /* migration: the primary's channel id */
 };
 
 struct VMBusDeviceClass {
@@ -66,6 +68,8 @@ struct VMBusDeviceClass {
 
     /* The interface: what the guest's driver matches. */
     QemuUUID classid;
+    /* How many subchannels the device may offer besides its primary. */
+    uint16_t max_subchannels;
 
     /* Realize and unrealize of the concrete device. */
     DeviceRealize vmdev_realize;
@@ -92,12 +96,6 @@ struct VMBusDeviceClass {
 /* Event connection ids: above the control ones (1..4) and hyperv-testdev's. */
 #define VMBUS_CONNID_BASE   0x10000
 
-/* The Hyper-V connection id on which the guest signals @vdev's channel. */
-static inline uint32_t vmbus_device_connid(const VMBusDevice *vdev)
-{
-    return VMBUS_CONNID_BASE + vdev->relid;
-}
-
 /* A concrete device's vmstate includes its VMBus part with this. */
 extern const VMStateDescription vmstate_vmbus_device;
 #define VMSTATE_VMBUS_DEVICE(_field, _state) \
@@ -112,6 +110,23 @@ extern const VMStateDescription vmstate_vmbus_device;
 
 VMBusDevice *vmbus_channel_device(VMBusChannel *chan);
 bool vmbus_channel_is_open(VMBusChannel *chan);
+/* 0 for the primary, 1 and up for subchannels. */
+uint16_t vmbus_channel_index(VMBusChannel *chan);
+/* The channel's id (relid), 0 while a subchannel is not offered. */
+uint32_t vmbus_channel_relid(VMBusChannel *chan);
+/* The Hyper-V connection id on which the guest signals @chan. */
+uint32_t vmbus_channel_connid(VMBusChannel *chan);
+
+/*
+ * Offers subchannels 1..@count (at most the class's max_subchannels), the
+ * way a device's protocol asks for them (netvsc, storvsc): each is a
+ * channel the guest opens like the primary, with its own ring and events,
+ * and the device's callbacks serve it. Offers stay until the guest closes
+ * the primary, then they are rescinded. 0, or -EINVAL for too many, -EIO
+ * when the primary is not open, -EBUSY while an earlier set is still being
+ * rescinded, -ENOSPC when channel ids ran out.
+ */
+int vmbus_device_offer_subchannels(VMBusDevice *vdev, uint16_t count);
 
 /*
  * A guest->host packet. Its bytes are a private copy of the ring; they stay
