@@ -58,14 +58,25 @@ uint32_t vmbus_channel_connid(VMBusChannel *chan)
     return VMBUS_CONNID_BASE + chan->relid;
 }
 
+/* Whether the guest's interrupt page is a page of RAM. */
+static bool int_page_ok(VMBus *vmbus)
+{
+    return !(vmbus->int_page & (VMBUS_PAGE_SIZE - 1)) &&
+           vmbus_gpa_page_is_ram(vmbus->int_page);
+}
+
 /* Before 2.4 the guest finds channel events in its interrupt page. */
 static void signal_int_page(VMBus *vmbus, uint32_t relid)
 {
     hwaddr len = sizeof(uint32_t);
-    uint32_t *word = address_space_map(&address_space_memory,
-                                       vmbus->int_page + relid / 32 * 4,
-                                       &len, true, MEMTXATTRS_UNSPECIFIED);
+    uint32_t *word;
 
+    if (!int_page_ok(vmbus)) {
+        return;
+    }
+    word = address_space_map(&address_space_memory,
+                             vmbus->int_page + relid / 32 * 4, &len, true,
+                             MEMTXATTRS_UNSPECIFIED);
     if (!word) {
         return;
     }
@@ -92,7 +103,7 @@ void vmbus_chan_signal_guest(VMBusChannel *chan)
     trace_vmbus_host_chan_signal(chan->relid, chan->target_vp, r);
 }
 
-static void chan_notify(VMBusChannel *chan)
+void vmbus_chan_notify(VMBusChannel *chan)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(chan->dev);
 
@@ -106,7 +117,7 @@ static void chan_event_cb(EventNotifier *e)
     VMBusChannel *chan = container_of(e, VMBusChannel, notifier);
 
     if (event_notifier_test_and_clear(e)) {
-        chan_notify(chan);
+        vmbus_chan_notify(chan);
     }
 }
 
@@ -121,7 +132,67 @@ static void chan_kick_bh(void *opaque)
     if (chan->open && !chan->broken && chan->tx.pos != chan->tx.published) {
         vmbus_ring_publish(chan);
     }
-    chan_notify(chan);
+    vmbus_chan_notify(chan);
+}
+
+/*
+ * Before 2.4 a guest may set channel bits in the second half of its
+ * interrupt page and signal connection 2; each bit is taken atomically.
+ */
+static void legacy_event_cb(EventNotifier *e)
+{
+    VMBus *vmbus = container_of(e, VMBus, legacy_events);
+    hwaddr base = vmbus->int_page + VMBUS_PAGE_SIZE / 2;
+
+    if (!event_notifier_test_and_clear(e) || !int_page_ok(vmbus)) {
+        return;
+    }
+    for (uint32_t w = 0; w <= VMBUS_RELID_MAX / 32; w++) {
+        hwaddr len = sizeof(uint32_t);
+        uint32_t *word = address_space_map(&address_space_memory,
+                                           base + w * 4, &len, true,
+                                           MEMTXATTRS_UNSPECIFIED);
+        uint32_t bits = 0;
+
+        if (word && len == sizeof(uint32_t)) {
+            bits = le32_to_cpu(qatomic_xchg(word, 0));
+        }
+        if (word) {
+            address_space_unmap(&address_space_memory, word, len, true, len);
+        }
+        while (bits) {
+            VMBusChannel *chan = vmbus_conn_channel(vmbus,
+                                                    w * 32 + ctz32(bits));
+
+            bits &= bits - 1;
+            if (chan && chan->open) {
+                vmbus_chan_notify(chan);
+            }
+        }
+    }
+}
+
+void vmbus_chan_legacy_events(VMBus *vmbus, bool on)
+{
+    if (on == vmbus->legacy_listening) {
+        return;
+    }
+    if (on) {
+        if (event_notifier_init(&vmbus->legacy_events, 0) < 0) {
+            return;
+        }
+        if (hyperv_set_event_flag_handler(VMBUS_EVENT_CONNECTION_ID,
+                                          &vmbus->legacy_events)) {
+            event_notifier_cleanup(&vmbus->legacy_events);
+            return;
+        }
+        event_notifier_set_handler(&vmbus->legacy_events, legacy_event_cb);
+    } else {
+        event_notifier_set_handler(&vmbus->legacy_events, NULL);
+        hyperv_set_event_flag_handler(VMBUS_EVENT_CONNECTION_ID, NULL);
+        event_notifier_cleanup(&vmbus->legacy_events);
+    }
+    vmbus->legacy_listening = on;
 }
 
 static HvSintRoute *chan_route(VMBus *vmbus, uint32_t vp)

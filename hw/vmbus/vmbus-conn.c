@@ -419,6 +419,7 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
 
     trace_vmbus_conn_initiate_contact(version, conn_id, vmbus->target_vp,
                                  vmbus->msg_sint, ok);
+    vmbus_chan_legacy_events(vmbus, ok && version < VMBUS_VERSION_WIN8);
     if (!route_create(vmbus)) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: INITIATE_CONTACT names VP %u "
                       "SINT %u, which cannot take messages\n",
@@ -498,6 +499,7 @@ static uint16_t handle_unload(VMBus *vmbus)
     }
     trace_vmbus_conn_state(vmbus->state, VMBUS_STATE_UNLOADING);
     vmbus->state = VMBUS_STATE_UNLOADING;
+    vmbus_chan_legacy_events(vmbus, false);
     offers_forget(vmbus);
     out_drained_check(vmbus);
     return HV_STATUS_SUCCESS;
@@ -650,6 +652,7 @@ void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
 
 void vmbus_conn_reset(VMBus *vmbus)
 {
+    vmbus_chan_legacy_events(vmbus, false);
     route_release(vmbus);
     out_drop_all(vmbus);
     offers_forget(vmbus);
@@ -680,6 +683,8 @@ static int vmbus_post_load(void *opaque, int version_id)
     if (r) {
         return r;
     }
+    vmbus_chan_legacy_events(vmbus, vmbus->state == VMBUS_STATE_CONNECTED &&
+                             vmbus->version < VMBUS_VERSION_WIN8);
     /* A connection (or an answer still queued) needs its route again. */
     if ((vmbus->state != VMBUS_STATE_DISCONNECTED || vmbus->out_count) &&
         !route_create(vmbus)) {

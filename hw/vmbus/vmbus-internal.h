@@ -129,6 +129,8 @@ struct VMBus {
     VMBusOutMsg out[VMBUS_MSG_QUEUE_SIZE];
 
     /* Not migrated: rebuilt from the above */
+    EventNotifier legacy_events;    /* connection 2, before 2.4 */
+    bool legacy_listening;
     HvSintRoute *route;
     VMBusRouteCtx *route_ctx;
     bool posting;               /* the head is staged in hw/hyperv */
@@ -188,6 +190,10 @@ void vmbus_chan_released(VMBusChannel *chan);
 void vmbus_chan_finalize(VMBusDevice *vdev);
 /* Raises the channel's event in the guest. */
 void vmbus_chan_signal_guest(VMBusChannel *chan);
+/* The guest signalled @chan: the device hears of it. */
+void vmbus_chan_notify(VMBusChannel *chan);
+/* Before 2.4, guests signal every channel on one connection id. */
+void vmbus_chan_legacy_events(VMBus *vmbus, bool on);
 extern const VMStateDescription vmstate_vmbus_channel;
 
 /* vmbus-ring.c: sets the rings up at open; false if the guest's are bad. */

@@ -834,9 +834,51 @@ static void test_subchannel_migrate(void)
     qtest_quit(dst);
 }
 
+/* Channels at each protocol version, including the pre-2.4 signals. */
+static void test_versions(const void *data)
+{
+    uint32_t version = GPOINTER_TO_UINT(data);
+    Fixture f;
+    HvpMessage offer;
+
+    f.qts = qtest_init("-M q35 -m 64 -smp 2 -cpu " HV_CPU
+                       " -device vmbus-bridge -device vmbus-testdev,id=td");
+    vmbus_guest_init(&f.g, f.qts, 2, SINT);
+    vmbus_guest_connect(&f.g, version);
+    g_assert_cmpint(vmbus_guest_request_offers(&f.g, &offer, 1), ==, 1);
+    f.ch = (VMBusGuestChannel) {
+        .relid = ldl_le_p(offer.payload + 184),
+        .connid = ldl_le_p(offer.payload + 192),
+        .gpadl = 0xe1e10, .ring_gpa = VMBUS_GUEST_MEM,
+        .send_pages = 4, .recv_pages = 4,
+    };
+    /* Before 2.4 channel events go to VP 0 whatever the guest names. */
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 1), ==, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_echo(&f);
+        g_assert_true(vmbus_guest_event(&f.g, &f.ch,
+                                        version < 0x00020004 ? 0 : 1));
+    }
+    vmbus_guest_close(&f.g, &f.ch);
+    qtest_quit(f.qts);
+}
+
 int main(int argc, char **argv)
 {
+    static const uint32_t versions[] = {
+        0x0000000d, 0x00010001, 0x00020004, 0x00030000, 0x00040000,
+        0x00040001, 0x00050000, 0x00050001, 0x00050002, 0x00050003,
+    };
+
     g_test_init(&argc, &argv, NULL);
+    for (int i = 0; i < ARRAY_SIZE(versions); i++) {
+        g_autofree char *name = g_strdup_printf("/vmbus/channel/version/"
+                                                "%u.%u", versions[i] >> 16,
+                                                versions[i] & 0xffff);
+
+        qtest_add_data_func(name, GUINT_TO_POINTER(versions[i]),
+                            test_versions);
+    }
     qtest_add_func("/vmbus/gpadl/sizes", test_gpadl_sizes);
     qtest_add_func("/vmbus/gpadl/malformed", test_gpadl_malformed);
     qtest_add_func("/vmbus/gpadl/limits", test_gpadl_limits);

@@ -167,6 +167,23 @@ static void ring_rw(QTestState *qts, uint64_t ctrl, uint32_t datasize,
     }
 }
 
+/*
+ * HvSignalEvent for @ch; before 2.4 on connection 2, with the channel's
+ * bit set in the second half of the interrupt page, as WS2008 guests do.
+ */
+static void signal_host(VMBusGuest *g, VMBusGuestChannel *ch)
+{
+    uint64_t word = VMBUS_GUEST_INT_PAGE + PAGE / 2 + ch->relid / 32 * 4;
+
+    if (g->version >= 0x00020004) {
+        g_assert_cmpuint(hvp_signal_event(g->qts, 0, ch->connid, 0), ==, 0);
+        return;
+    }
+    qtest_writel(g->qts, word,
+                 qtest_readl(g->qts, word) | 1u << (ch->relid % 32));
+    g_assert_cmpuint(hvp_signal_event(g->qts, 0, 2, 0), ==, 0);
+}
+
 static uint32_t ring_free(uint32_t datasize, uint32_t write, uint32_t read)
 {
     return write >= read ? datasize - (write - read) : read - write;
@@ -204,7 +221,7 @@ bool vmbus_guest_send(VMBusGuest *g, VMBusGuestChannel *ch, uint16_t type,
     /* As hv_signal_on_write(): only a host that had caught up. */
     if (!vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_MASK) &&
         vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_READ) == write) {
-        g_assert_cmpuint(hvp_signal_event(g->qts, 0, ch->connid, 0), ==, 0);
+        signal_host(g, ch);
     }
     return true;
 }
@@ -248,12 +265,24 @@ bool vmbus_guest_recv_pkt(VMBusGuest *g, VMBusGuestChannel *ch,
     pending = vmbus_guest_recv_ring_get(g, ch, VMBUS_GUEST_RING_PENDING);
     if (pending && ring_free(datasize, write, read) <= pending &&
         ring_free(datasize, write, next) > pending) {
-        g_assert_cmpuint(hvp_signal_event(g->qts, 0, ch->connid, 0), ==, 0);
+        signal_host(g, ch);
     }
     return true;
 }
 
 bool vmbus_guest_event(VMBusGuest *g, VMBusGuestChannel *ch, uint32_t vp)
 {
-    return hvp_test_and_clear_event(g->qts, vp, g->sint, ch->relid);
+    uint64_t word = VMBUS_GUEST_INT_PAGE + ch->relid / 32 * 4;
+    uint32_t bits, bit = 1u << (ch->relid % 32);
+
+    if (g->version >= 0x00020004) {
+        return hvp_test_and_clear_event(g->qts, vp, g->sint, ch->relid);
+    }
+    /* Before 2.4: flag 0 says "look at the interrupt page". */
+    if (!hvp_test_and_clear_event(g->qts, vp, g->sint, 0)) {
+        return false;
+    }
+    bits = qtest_readl(g->qts, word);
+    qtest_writel(g->qts, word, bits & ~bit);
+    return bits & bit;
 }

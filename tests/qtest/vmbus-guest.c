@@ -62,7 +62,11 @@ uint16_t vmbus_guest_contact(VMBusGuest *g, uint32_t version, uint32_t conn,
 
     stl_le_p(body, version);
     stl_le_p(body + 4, vp);
-    body[8] = g->sint;
+    if (v5) {
+        body[8] = g->sint;
+    } else {
+        stq_le_p(body + 8, VMBUS_GUEST_INT_PAGE);
+    }
     if (!conn) {
         conn = v5 ? 4 : 1;
     }

@@ -35,6 +35,9 @@ enum {
 
 #define VMBUS_GUEST_V5_3    0x00050003
 
+/* The interrupt page versions before 5.0 name (before 2.4 they use it). */
+#define VMBUS_GUEST_INT_PAGE    0x500000ull
+
 typedef struct VMBusGuest {
     QTestState *qts;
     int nvps;

@@ -31,6 +31,8 @@
 #define VMBUS_MESSAGE_CONNECTION_ID_4   4
 /* Where host messages go before 5.0 (from 5.0 the guest names it). */
 #define VMBUS_MESSAGE_SINT              2
+/* Before 2.4: channel events shared by all channels (interrupt page). */
+#define VMBUS_EVENT_CONNECTION_ID       2
 /* The SynIC message type of every VMBus message. */
 #define VMBUS_HV_MESSAGE_TYPE           1
 
