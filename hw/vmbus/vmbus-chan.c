@@ -398,10 +398,15 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *buf)
                       "4.1, the guest connected at 0x%x\n", vmbus->version);
         return HV_STATUS_INVALID_PARAMETER;
     }
+    if (!chan || !chan->offered) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vmbus: MODIFYCHANNEL for channel %u, "
+                      "which the guest was not offered\n", relid);
+        return HV_STATUS_INVALID_PARAMETER;
+    }
     if (reply && !vmbus_conn_has_room(vmbus, 1)) {
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
-    if (chan && chan->offered && chan->open) {
+    if (chan->open) {
         route = chan_route(vmbus, vp);
     }
     trace_vmbus_host_chan_modify(relid, vp, !!route);
@@ -413,7 +418,8 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *buf)
         qemu_bh_schedule(chan->kick_bh);
     } else {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: MODIFYCHANNEL of channel %u "
-                      "to VP %u: no such open channel or VP\n", relid, vp);
+                      "to VP %u: the channel is closed or the VP absent\n",
+                      relid, vp);
         rsp.status = cpu_to_le32(VMBUS_STATUS_UNSUCCESSFUL);
     }
     if (reply) {

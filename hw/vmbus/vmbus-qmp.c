@@ -19,6 +19,7 @@ VMBusInfo *qmp_query_vmbus(Error **errp)
     VMBusBridge *bridge = vmbus_bridge_find();
     VMBus *vmbus;
     VMBusInfo *info;
+    BusChild *kid;
 
     if (!bridge || !bridge->bus) {
         error_setg(errp, "the machine has no %s", TYPE_VMBUS_BRIDGE);
@@ -33,6 +34,16 @@ VMBusInfo *qmp_query_vmbus(Error **errp)
     info->message_connection_id = vmbus->msg_conn_id;
     info->queued_messages = vmbus->out_count;
     info->max_queued_messages = vmbus->max_queued_msgs;
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        for (int i = 0; i < vdev->nchans; i++) {
+            info->channels += vdev->chans[i].offered;
+            info->open_channels += vdev->chans[i].open;
+        }
+    }
+    info->gpadls = vmbus->ngpadls;
+    info->gpadl_memory = vmbus->gpadl_mem;
     return info;
 }
 
@@ -53,4 +64,7 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
                    "connection %u\n  queued: %u of %u\n", info->target_vp,
                    info->message_sint, info->message_connection_id,
                    info->queued_messages, info->max_queued_messages);
+    monitor_printf(mon, "  channels: %u offered, %u open\n  GPADLs: %u, "
+                   "%" PRIu64 " bytes\n", info->channels,
+                   info->open_channels, info->gpadls, info->gpadl_memory);
 }

@@ -834,6 +834,152 @@ static void test_subchannel_migrate(void)
     qtest_quit(dst);
 }
 
+/* Guest->host message types, with their sizes. */
+static const struct {
+    uint32_t type, size;
+} guest_msgs[] = {
+    { VMBUS_GUEST_REQUESTOFFERS, 8 },
+    { VMBUS_GUEST_OPENCHANNEL, 148 },
+    { VMBUS_GUEST_CLOSECHANNEL, 12 },
+    { VMBUS_GUEST_GPADL_HEADER, 20 },
+    { VMBUS_GUEST_GPADL_BODY, 16 },
+    { VMBUS_GUEST_GPADL_TEARDOWN, 16 },
+    { VMBUS_GUEST_RELID_RELEASED, 12 },
+    { VMBUS_GUEST_TL_CONNECT_REQUEST, 40 },
+    { VMBUS_GUEST_MODIFYCHANNEL, 16 },
+    { VMBUS_GUEST_UNLOAD, 8 },
+};
+
+/* Posts message @i, zero but for the channel id @relid where it has one. */
+static uint16_t post_zero(Fixture *f, int i, uint32_t conn, uint32_t relid,
+                          int shorten)
+{
+    uint8_t body[232] = { 0 };
+
+    if (guest_msgs[i].size >= 12 &&
+        guest_msgs[i].type != VMBUS_GUEST_TL_CONNECT_REQUEST) {
+        stl_le_p(body, relid);
+    }
+    return vmbus_guest_post(&f->g, 0, conn, guest_msgs[i].type, body,
+                            guest_msgs[i].size - shorten);
+}
+
+static void assert_query(Fixture *f, const char *state, int64_t channels,
+                         int64_t open, int64_t gpadls)
+{
+    QDict *rsp = qtest_qmp(f->qts, "{'execute': 'query-vmbus'}");
+    QDict *q = qdict_get_qdict(rsp, "return");
+    g_autofree char *hmp = qtest_hmp(f->qts, "info vmbus");
+
+    g_assert_cmpstr(qdict_get_str(q, "state"), ==, state);
+    g_assert_cmpint(qdict_get_int(q, "channels"), ==, channels);
+    g_assert_cmpint(qdict_get_int(q, "open-channels"), ==, open);
+    g_assert_cmpint(qdict_get_int(q, "gpadls"), ==, gpadls);
+    g_assert_cmpint(qdict_get_int(q, "queued-messages"), ==, 0);
+    g_assert_nonnull(strstr(hmp, "VMBus: "));
+    qobject_unref(rsp);
+}
+
+/* Takes what the host answered to message @i in the connected state. */
+static void take_answer(Fixture *f, uint32_t type)
+{
+    switch (type) {
+    case VMBUS_GUEST_REQUESTOFFERS:
+        vmbus_guest_recv(&f->g, 0, VMBUS_GUEST_ALLOFFERS_DELIVERED);
+        break;
+    case VMBUS_GUEST_OPENCHANNEL: {
+        HvpMessage m = vmbus_guest_recv(&f->g, 0,
+                                        VMBUS_GUEST_OPENCHANNEL_RESULT);
+
+        g_assert_cmpuint((uint32_t)ldl_le_p(m.payload + 16), ==,
+                         STATUS_UNSUCCESSFUL);
+        break;
+    }
+    case VMBUS_GUEST_TL_CONNECT_REQUEST:
+        vmbus_guest_recv(&f->g, 0, VMBUS_GUEST_TL_CONNECT_RESULT);
+        break;
+    case VMBUS_GUEST_MODIFYCHANNEL:
+        vmbus_guest_recv(&f->g, 0, VMBUS_GUEST_MODIFYCHANNEL_RESPONSE);
+        break;
+    case VMBUS_GUEST_UNLOAD:
+        vmbus_guest_recv(&f->g, 0, VMBUS_GUEST_UNLOAD_RESPONSE);
+        break;
+    }
+}
+
+/*
+ * Every guest message, truncated and whole, before contact, connected
+ * with a channel open, and after UNLOAD: each gets its status or answer,
+ * and the bus stays usable and its accounting sane.
+ */
+static void test_every_message(void)
+{
+    Fixture f;
+    HvpMessage offer;
+    static const uint16_t connected_status[] = {
+        [VMBUS_GUEST_REQUESTOFFERS] = 0,
+        [VMBUS_GUEST_OPENCHANNEL] = 0,      /* answered: open is refused */
+        [VMBUS_GUEST_CLOSECHANNEL] = HVP_STATUS_INVALID_PARAMETER,
+        [VMBUS_GUEST_GPADL_HEADER] = HVP_STATUS_INVALID_PARAMETER,
+        [VMBUS_GUEST_GPADL_BODY] = HVP_STATUS_INVALID_PARAMETER,
+        [VMBUS_GUEST_GPADL_TEARDOWN] = HVP_STATUS_INVALID_PARAMETER,
+        [VMBUS_GUEST_RELID_RELEASED] = 0,   /* logged, ignored */
+        [VMBUS_GUEST_TL_CONNECT_REQUEST] = 0,
+        [VMBUS_GUEST_MODIFYCHANNEL] = 0,    /* answered with a failure */
+        [VMBUS_GUEST_UNLOAD] = 0,
+    };
+
+    setup(&f, "");
+    vmbus_guest_unload(&f.g);
+    for (int round = 0; round < 2; round++) {
+        /* Disconnected (before contact, then after UNLOAD). */
+        for (int i = 0; i < ARRAY_SIZE(guest_msgs); i++) {
+            g_assert_cmpuint(post_zero(&f, i, 4, 1, 1), ==,
+                             HVP_STATUS_INVALID_HYPERCALL_INPUT);
+            g_assert_cmpuint(post_zero(&f, i, 4, 1, 0), ==,
+                             HVP_STATUS_INVALID_CONNECTION_ID);
+            g_assert_cmpuint(post_zero(&f, i, 1, 1, 0), ==,
+                             HVP_STATUS_INVALID_CONNECTION_ID);
+        }
+        assert_query(&f, "disconnected", 0, 0, 0);
+
+        /* Connected, the channel offered and open; channel id 1 or 7. */
+        vmbus_guest_connect(&f.g, VMBUS_GUEST_V5_3);
+        g_assert_cmpint(vmbus_guest_request_offers(&f.g, &offer, 1), ==, 1);
+        g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
+        for (int i = 0; i < ARRAY_SIZE(guest_msgs) - 1; i++) {
+            uint32_t type = guest_msgs[i].type;
+
+            g_assert_cmpuint(post_zero(&f, i, 4, 7, 1), ==,
+                             HVP_STATUS_INVALID_HYPERCALL_INPUT);
+            g_assert_cmpuint(post_zero(&f, i, 1, 7, 0), ==,
+                             HVP_STATUS_INVALID_CONNECTION_ID);
+            g_assert_cmpuint(post_zero(&f, i, 4, 7, 0), ==,
+                             type == VMBUS_GUEST_OPENCHANNEL ||
+                             type == VMBUS_GUEST_MODIFYCHANNEL ?
+                             HVP_STATUS_INVALID_PARAMETER :
+                             connected_status[type]);
+            take_answer(&f, type == VMBUS_GUEST_OPENCHANNEL ||
+                        type == VMBUS_GUEST_MODIFYCHANNEL ? 0 : type);
+            /* The open channel's id: a second open, a modify to VP 0... */
+            if (type != VMBUS_GUEST_CLOSECHANNEL &&
+                type != VMBUS_GUEST_RELID_RELEASED) {
+                g_assert_cmpuint(post_zero(&f, i, 4, f.ch.relid, 0), ==,
+                                 connected_status[type]);
+                take_answer(&f, type);
+            }
+            assert_echo(&f);
+        }
+        assert_query(&f, "connected", 1, 1, 1);
+        /* UNLOAD closes the channel and forgets the GPADL. */
+        g_assert_cmpuint(post_zero(&f, ARRAY_SIZE(guest_msgs) - 1, 4, 0, 0),
+                         ==, 0);
+        take_answer(&f, VMBUS_GUEST_UNLOAD);
+        assert_query(&f, "disconnected", 0, 0, 0);
+    }
+    qtest_quit(f.qts);
+}
+
 /* Channels at each protocol version, including the pre-2.4 signals. */
 static void test_versions(const void *data)
 {
@@ -893,6 +1039,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/channel/modify", test_modify_channel);
     qtest_add_func("/vmbus/channel/migrate-open", test_migrate_open);
     qtest_add_func("/vmbus/channel/unplug-open", test_unplug_open);
+    qtest_add_func("/vmbus/channel/every-message", test_every_message);
     qtest_add_func("/vmbus/channel/subchannels", test_subchannels);
     qtest_add_func("/vmbus/channel/subchannel-migrate",
                    test_subchannel_migrate);
