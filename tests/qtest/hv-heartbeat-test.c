@@ -298,6 +298,52 @@ static void test_migrate(void)
     qtest_quit(dst);
 }
 
+/* Reset stops it; device_add and device_del while the guest runs. */
+static void test_reset_hotplug(void)
+{
+    Fixture f;
+    HvpMessage m;
+    uint8_t body[4];
+
+    setup(&f);
+    negotiate(&f, 0x30000, 0x30000);
+    g_assert_cmpuint(beat(&f, 1), ==, 0);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'system_reset'}");
+    assert_state(&f, "closed", 1);
+    qtest_clock_step(f.qts, 20 * INTERVAL_NS);
+    g_assert_null(qtest_qmp_event_ref(f.qts, "VMBUS_HEARTBEAT_LOST"));
+
+    /* After the reset: unplug it, plug another one, use it. */
+    vmbus_guest_init(&f.g, f.qts, 1, SINT);
+    vmbus_guest_connect(&f.g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&f.g, &m, 1), ==, 1);
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
+    negotiate(&f, 0x30000, 0x30000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'hb'}}");
+    m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+    stl_le_p(body, f.ch.relid);
+    g_assert_cmpuint(vmbus_guest_post(&f.g, 0, f.g.conn_id,
+                                      VMBUS_GUEST_RELID_RELEASED, body, 12),
+                     ==, 0);
+    qtest_qmp_eventwait(f.qts, "DEVICE_DELETED");
+    qtest_clock_step(f.qts, 20 * INTERVAL_NS);
+
+    qtest_qmp_assert_success(f.qts, "{'execute': 'device_add', 'arguments':"
+                             " {'driver': 'hv-heartbeat', 'id': 'hb',"
+                             " 'interval': 100}}");
+    m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_OFFERCHANNEL);
+    f.ch.relid = ldl_le_p(m.payload + 184);
+    f.ch.connid = ldl_le_p(m.payload + 192);
+    f.ch.gpadl++;
+    g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
+    negotiate(&f, 0x30000, 0x30000);
+    g_assert_cmpuint(beat(&f, 1), ==, 0);
+    qtest_clock_step(f.qts, 1);
+    assert_state(&f, "alive", 1);
+    qtest_quit(f.qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -307,5 +353,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/heartbeat/bad-answers", test_bad_answers);
     qtest_add_func("/vmbus/heartbeat/lost", test_lost);
     qtest_add_func("/vmbus/heartbeat/migrate", test_migrate);
+    qtest_add_func("/vmbus/heartbeat/reset-hotplug", test_reset_hotplug);
     return g_test_run();
 }
