@@ -11,7 +11,8 @@
 #     --interactive    console on this terminal, with a shell after the tour
 #     --print-cmd      print the QEMU command line and exit
 #
-# Exits 0 when the guest reached "GUEST: done rc=0", 1 otherwise.
+# Exits 0 when the guest reached "GUEST: done rc=0"; 3 when QEMU ended
+# cleanly before it (the host shut the guest down); 1 otherwise.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -79,4 +80,6 @@ if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     echo "run-guest: guest killed after ${timeout}s" >&2
     exit 1
 fi
-grep -q '^GUEST: done rc=0' "$log"
+grep -q '^GUEST: done rc=0' "$log" && exit 0
+[ "$rc" = 0 ] && ! grep -q '^GUEST: done' "$log" && exit 3
+exit 1

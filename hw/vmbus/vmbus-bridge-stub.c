@@ -32,3 +32,12 @@ VMBusHeartbeatInfoList *qmp_query_vmbus_heartbeat(Error **errp)
 {
     return NULL;
 }
+
+void qmp_vmbus_shutdown_guest(const char *id, bool has_reboot, bool reboot,
+                              bool has_force, bool force, bool has_reason,
+                              uint32_t reason, bool has_timeout,
+                              uint32_t timeout, const char *message,
+                              Error **errp)
+{
+    error_setg(errp, "this QEMU has no VMBus host");
+}

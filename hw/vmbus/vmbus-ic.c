@@ -8,6 +8,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qapi/error.h"
 #include "migration/vmstate.h"
 #include "hw/vmbus/vmbus-ic.h"
 #include "trace.h"
@@ -225,6 +226,43 @@ static void ic_close(VMBusChannel *chan)
     if (icc->closed) {
         icc->closed(ic);
     }
+}
+
+typedef struct ICFind {
+    const char *type;
+    const char *id;
+    VMBusIC *found;
+    int count;
+} ICFind;
+
+static int ic_find_one(Object *obj, void *opaque)
+{
+    ICFind *f = opaque;
+
+    if (object_dynamic_cast(obj, f->type) &&
+        (!f->id || !g_strcmp0(DEVICE(obj)->id, f->id))) {
+        f->found = VMBUS_IC(obj);
+        f->count++;
+    }
+    return 0;
+}
+
+VMBusIC *vmbus_ic_find(const char *type, const char *id, Error **errp)
+{
+    ICFind f = { .type = type, .id = id };
+
+    object_child_foreach_recursive(object_get_root(), ic_find_one, &f);
+    if (!f.count) {
+        error_setg(errp, id ? "no %s with id '%s'" : "the machine has no %s",
+                   type, id);
+        return NULL;
+    }
+    if (f.count > 1) {
+        error_setg(errp, "the machine has several %s devices: name one with "
+                   "'id'", type);
+        return NULL;
+    }
+    return f.found;
 }
 
 static int ic_post_load(void *opaque, int version_id)

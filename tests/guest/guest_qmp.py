@@ -19,6 +19,7 @@ class Qmp:
                 time.sleep(0.1)
         self.file = self.sock.makefile("rw")
         self.events = []
+        self.event_msgs = []
         self.file.readline()
         self.cmd("qmp_capabilities")
 
@@ -29,16 +30,28 @@ class Qmp:
             msg = json.loads(self.file.readline())
             if "event" in msg:
                 self.events.append(msg["event"])
+                self.event_msgs.append(msg)
             else:
                 return msg
 
     def wait_event(self, name, deadline):
         self.sock.settimeout(max(0.1, deadline - time.monotonic()))
         while name not in self.events:
-            msg = json.loads(self.file.readline())
+            line = self.file.readline()
+            if not line:
+                return False
+            msg = json.loads(line)
             if "event" in msg:
                 self.events.append(msg["event"])
+                self.event_msgs.append(msg)
         return True
+
+    def event(self, name):
+        """The data of the first event @name seen, or None."""
+        for msg in self.event_msgs:
+            if msg["event"] == name:
+                return msg.get("data", {})
+        return None
 
 
 def wait_line(log, text, deadline):

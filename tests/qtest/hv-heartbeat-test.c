@@ -17,85 +17,33 @@
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qtest-util.h"
-#include "vmbus-channel.h"
+#include "vmbus-ic-guest.h"
 
-#define HV_CPU "qemu64,hv-vpindex=on,hv-synic=on"
-#define SINT 2
 #define INTERVAL_NS (100 * 1000 * 1000ll)   /* interval=100 */
-#define TIMEOUT_NS (500 * 1000 * 1000ll)    /* timeout=500 */
+#define HB "-device hv-heartbeat,id=hb,interval=100,timeout=500"
 
-#define IC_HDR 28                   /* pipe header + IC header */
-#define IC_NEGOTIATE 0
-#define IC_HEARTBEAT 1
-#define IC_RESPONSE 4
+typedef ICGuest Fixture;
 
-typedef struct Fixture {
-    QTestState *qts;
-    VMBusGuest g;
-    VMBusGuestChannel ch;
-} Fixture;
+static const uint32_t hb_versions[] = { 0x30000, 0x10000 };
 
 static void setup(Fixture *f)
 {
-    HvpMessage offer;
-
-    f->qts = qtest_init("-M q35 -m 64 -smp 1 -cpu " HV_CPU " -device "
-                        "vmbus-bridge -device hv-heartbeat,id=hb,"
-                        "interval=100,timeout=500");
-    vmbus_guest_init(&f->g, f->qts, 1, SINT);
-    vmbus_guest_connect(&f->g, VMBUS_GUEST_V5_3);
-    g_assert_cmpint(vmbus_guest_request_offers(&f->g, &offer, 1), ==, 1);
-    f->ch = (VMBusGuestChannel) {
-        .relid = ldl_le_p(offer.payload + 184),
-        .connid = ldl_le_p(offer.payload + 192),
-        .gpadl = 0xe1e10, .ring_gpa = VMBUS_GUEST_MEM,
-        .send_pages = 4, .recv_pages = 4,
-    };
-    g_assert_cmpuint(vmbus_guest_open(&f->g, &f->ch, 0), ==, 0);
+    ic_guest_start(f, HB);
 }
 
-/* The host's next request, checked to be an IC request of @type. */
 static void take_request(Fixture *f, VMBusGuestPacket *pkt, uint16_t type)
 {
-    g_assert_true(vmbus_guest_recv_pkt(&f->g, &f->ch, pkt));
-    g_assert_cmpuint(pkt->type, ==, VMBUS_GUEST_PKT_INBAND);
-    g_assert_cmpuint(pkt->len, >=, IC_HDR);
-    g_assert_cmpuint(lduw_le_p(pkt->data + 12), ==, type);
-    g_assert_cmpuint(pkt->data[25], ==, 3);     /* transaction, request */
+    ic_guest_take(f, pkt, type);
 }
 
-/* Sends @pkt back as the answer, as hv_utils does. */
 static void answer(Fixture *f, VMBusGuestPacket *pkt)
 {
-    pkt->data[25] = 1 | IC_RESPONSE;
-    g_assert_true(vmbus_guest_send(&f->g, &f->ch, VMBUS_GUEST_PKT_INBAND, 0,
-                                   pkt->trans_id, NULL, 0, pkt->data,
-                                   pkt->len));
+    ic_guest_answer(f, pkt, ldl_le_p(pkt->data + 20));
 }
 
-/* Answers NEGOTIATE choosing @fw and @ver (0: nothing in common). */
 static void negotiate(Fixture *f, uint32_t fw, uint32_t ver)
 {
-    VMBusGuestPacket pkt;
-    uint8_t *n;
-
-    take_request(f, &pkt, IC_NEGOTIATE);
-    n = pkt.data + IC_HDR;
-    /* We offer frameworks 3.0 and 1.0, heartbeat 3.0 and 1.0. */
-    g_assert_cmpuint(lduw_le_p(n), ==, 2);
-    g_assert_cmpuint(lduw_le_p(n + 2), ==, 2);
-    g_assert_cmpuint(ldl_le_p(n + 8), ==, 3);
-    g_assert_cmpuint(ldl_le_p(n + 12), ==, 1);
-    g_assert_cmpuint(ldl_le_p(n + 16), ==, 3);
-    g_assert_cmpuint(ldl_le_p(n + 20), ==, 1);
-    stw_le_p(n, fw ? 1 : 0);
-    stw_le_p(n + 2, fw ? 1 : 0);
-    stw_le_p(n + 8, fw >> 16);
-    stw_le_p(n + 10, fw);
-    stw_le_p(n + 12, ver >> 16);
-    stw_le_p(n + 14, ver);
-    stw_le_p(pkt.data + 18, 16);
-    answer(f, &pkt);
+    ic_guest_negotiate(f, hb_versions, 2, fw, ver);
 }
 
 static QDict *query(Fixture *f)
@@ -217,7 +165,7 @@ static void test_bad_answers(void)
                                    pkt.trans_id, NULL, 0, pkt.data,
                                    pkt.len));
     stw_le_p(junk + 12, IC_NEGOTIATE);
-    junk[25] = IC_RESPONSE;
+    junk[25] = 4;                   /* response */
     g_assert_true(vmbus_guest_send(&f.g, &f.ch, VMBUS_GUEST_PKT_INBAND, 0,
                                    pkt.trans_id, NULL, 0, junk,
                                    sizeof(junk)));
@@ -283,9 +231,9 @@ static void test_migrate(void)
     negotiate(&f, 0x30000, 0x30000);
     g_assert_cmpuint(beat(&f, 1), ==, 0);
     g_assert_cmpuint(beat(&f, 1), ==, 1);
-    dst = qtest_initf("-M q35 -m 64 -smp 1 -cpu " HV_CPU " -device "
-                      "vmbus-bridge -device hv-heartbeat,id=hb,"
-                      "interval=100,timeout=500 -incoming %s", uri);
+    dst = qtest_initf("-M q35 -m 64 -smp 1 -cpu "
+                      "qemu64,hv-vpindex=on,hv-synic=on,hv-time=on"
+                      " -device vmbus-bridge " HB " -incoming %s", uri);
     migrate_and_wait(f.qts, dst, uri);
     qtest_quit(f.qts);
     f.qts = f.g.qts = dst;
@@ -314,7 +262,7 @@ static void test_reset_hotplug(void)
     g_assert_null(qtest_qmp_event_ref(f.qts, "VMBUS_HEARTBEAT_LOST"));
 
     /* After the reset: unplug it, plug another one, use it. */
-    vmbus_guest_init(&f.g, f.qts, 1, SINT);
+    vmbus_guest_init(&f.g, f.qts, 1, 2);
     vmbus_guest_connect(&f.g, VMBUS_GUEST_V5_3);
     g_assert_cmpint(vmbus_guest_request_offers(&f.g, &m, 1), ==, 1);
     g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);

@@ -81,6 +81,12 @@ static inline bool vmbus_ic_busy(VMBusIC *ic)
     return ic->trans_id != 0;
 }
 
+/*
+ * For QMP commands: the device of @type with id @id, or the only one of
+ * @type when @id is NULL; an error naming what is wrong otherwise.
+ */
+VMBusIC *vmbus_ic_find(const char *type, const char *id, Error **errp);
+
 extern const VMStateDescription vmstate_vmbus_ic;
 #define VMSTATE_VMBUS_IC(_field, _state) \
     VMSTATE_STRUCT(_field, _state, 1, vmstate_vmbus_ic, VMBusIC)
