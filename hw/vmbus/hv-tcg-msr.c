@@ -22,6 +22,7 @@
 #include "exec/address-spaces.h"
 #include "hw/hyperv/hyperv.h"
 #include "target/i386/kvm/hyperv-proto.h"
+#include "hw/vmbus/hv-reftime.h"
 #include "hv-tcg-internal.h"
 #include "trace.h"
 
@@ -93,10 +94,6 @@ void hv_tcg_partition_init(void)
 }
 
 /* 100 ns units of virtual time, the same on every VP. */
-static uint64_t ref_time_count(void)
-{
-    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
-}
 
 /*
  * The guest TSC under TCG follows the host's, while reference time follows
@@ -146,7 +143,7 @@ HvTcgMsrResult hv_tcg_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         if (!feat(cpu, HYPERV_FEAT_TIME)) {
             goto gp;
         }
-        *val = ref_time_count();
+        *val = hv_reference_counter();
         break;
     case HV_X64_MSR_REFERENCE_TSC:
         if (!feat(cpu, HYPERV_FEAT_TIME)) {

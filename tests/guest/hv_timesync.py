@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""TAP test: a guest booted with its clock an hour behind (-rtc base) has
+it set right by hv-timesync once Debian's hv_utils binds the service.
+
+    hv_timesync.py TOP QEMU
+"""
+import datetime
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from guest_qmp import report
+
+# The guest prints its clock before and after hv_utils, polling until the
+# clock jumps (at most 30 s of guest time).
+GUEST = """
+before=$(date +%s)
+say "before $before"
+load_hv_modules hv_vmbus hv_utils
+i=0
+while [ $i -lt 300 ]; do
+    now=$(date +%s)
+    [ $((now - before)) -gt 1800 ] && break
+    sleep 0.1; i=$((i + 1))
+done
+say "$(dmesg | grep -o 'TimeSync IC version.*' | head -n 1)"
+say "after $(date +%s)"
+dmesg | grep -E 'WARNING|Oops|BUG:|Call Trace' | sed 's/^/GUEST: dmesg: /'
+"""
+
+
+def guest_value(log, key):
+    with open(log) as f:
+        m = re.search(rf"^GUEST: {key} (\d+)", f.read(), re.M)
+    return int(m.group(1)) if m else None
+
+
+def main():
+    top, qemu = sys.argv[1], sys.argv[2]
+    results = []
+
+    def ok(cond, text):
+        results.append((bool(cond), text))
+
+    with tempfile.TemporaryDirectory() as work:
+        script = os.path.join(work, "guest.sh")
+        log = os.path.join(work, "console.log")
+        with open(script, "w") as f:
+            f.write(GUEST)
+        behind = datetime.datetime.now(datetime.timezone.utc) - \
+            datetime.timedelta(hours=1)
+        hv = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
+        start = time.time()
+        rc = subprocess.call(
+            [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
+             "--test=" + script, "--log=" + log, "--timeout=300", "--",
+             "-cpu", hv, "-rtc", "base=" + behind.strftime("%Y-%m-%dT%H:%M:%S"),
+             "-device", "vmbus-bridge", "-device", "hv-timesync"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time()
+        ok(rc == 0, "the guest boots and powers off")
+        ok(open(log).read().count("GUEST: TimeSync IC version 4.0"),
+           "hv_utils negotiated time sync 4.0")
+        before, after = guest_value(log, "before"), guest_value(log, "after")
+        ok(before and start - 3600 - 120 < before < end - 3600 + 120,
+           f"the guest's clock started an hour behind ({before})")
+        ok(after and start - 60 < after < end + 60,
+           f"time sync set it to the host's ({after}, host {int(end)})")
+        ok("GUEST: dmesg:" not in open(log).read(), "no warning in dmesg")
+        report(results, log)
+
+
+if __name__ == "__main__":
+    main()
