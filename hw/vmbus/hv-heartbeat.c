@@ -53,7 +53,7 @@ static int64_t now_ns(void)
 
 static void heartbeat_arm(HVHeartbeat *hb)
 {
-    timer_mod(hb->timer, now_ns() + hb->interval_ms * SCALE_MS);
+    timer_mod(hb->timer, now_ns() + (int64_t)hb->interval_ms * SCALE_MS);
 }
 
 static void heartbeat_tick(void *opaque)
@@ -66,7 +66,7 @@ static void heartbeat_tick(void *opaque)
         return;
     }
     if (!hb->lost &&
-        now_ns() - hb->last_answer >= hb->timeout_ms * SCALE_MS) {
+        now_ns() - hb->last_answer >= (int64_t)hb->timeout_ms * SCALE_MS) {
         g_autofree char *path = object_get_canonical_path(OBJECT(hb));
 
         hb->lost = true;

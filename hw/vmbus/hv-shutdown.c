@@ -28,19 +28,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(HVShutdown, HV_SHUTDOWN)
 
 #define HV_SHUTDOWN_CLASSID "0e0b6031-5213-4934-818b-38d90ced39db"
 
-/* The request's flags. */
-#define HV_SHUTDOWN_FLAG_FORCE      1
-#define HV_SHUTDOWN_FLAG_RESTART    2
-
-/* The request's body; the message is UTF-16LE, NUL-terminated. */
-typedef struct QEMU_PACKED HVShutdownMsg {
-    uint32_t reason_code;
-    uint32_t timeout_seconds;
-    uint32_t flags;
-    uint16_t message[1024];
-} HVShutdownMsg;
-QEMU_BUILD_BUG_ON(sizeof(HVShutdownMsg) != 2060);
-
 struct HVShutdown {
     VMBusIC parent_obj;
 
@@ -59,11 +46,11 @@ static bool shutdown_request(HVShutdown *sd, bool reboot, bool force,
 {
     VMBusIC *ic = VMBUS_IC(sd);
     g_autofree gunichar2 *utf16 = NULL;
-    HVShutdownMsg msg = {
+    struct vmbus_ic_shutdown msg = {
         .reason_code = cpu_to_le32(reason),
         .timeout_seconds = cpu_to_le32(timeout),
-        .flags = cpu_to_le32((force ? HV_SHUTDOWN_FLAG_FORCE : 0) |
-                             (reboot ? HV_SHUTDOWN_FLAG_RESTART : 0)),
+        .flags = cpu_to_le32((force ? VMBUS_SHUTDOWN_FLAG_FORCE : 0) |
+                             (reboot ? VMBUS_SHUTDOWN_FLAG_RESTART : 0)),
     };
     glong len = 0;
 

@@ -31,33 +31,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(HVTimeSync, HV_TIMESYNC)
 
 #define HV_TIMESYNC_CLASSID "9527e630-d0ae-497b-adce-e80ab0175caf"
 
-/* 100 ns units between 1601-01-01 and 1970-01-01. */
-#define HV_TIMESYNC_EPOCH_DELTA     116444736000000000ull
-
-/* Sample flags */
-#define HV_TIMESYNC_FLAG_SYNC       1   /* set the clock */
-#define HV_TIMESYNC_FLAG_SAMPLE     2   /* discipline it */
-
-/* Before 4.0 */
-typedef struct QEMU_PACKED HVTimeSyncData {
-    uint64_t parent_time;
-    uint64_t child_time;
-    uint64_t round_trip_time;
-    uint8_t flags;
-} HVTimeSyncData;
-QEMU_BUILD_BUG_ON(sizeof(HVTimeSyncData) != 25);
-
-/* From 4.0: with the guest's reference time at the sample. */
-typedef struct QEMU_PACKED HVTimeSyncRefData {
-    uint64_t parent_time;
-    uint64_t vm_reference_time;
-    uint8_t flags;
-    uint8_t leap_flags;
-    uint8_t stratum;
-    uint8_t reserved[3];
-} HVTimeSyncRefData;
-QEMU_BUILD_BUG_ON(sizeof(HVTimeSyncRefData) != 22);
-
 struct HVTimeSync {
     VMBusIC parent_obj;
 
@@ -78,14 +51,14 @@ static bool timesync_send(HVTimeSync *ts, uint8_t flags)
 {
     VMBusIC *ic = VMBUS_IC(ts);
     uint64_t now = qemu_clock_get_ns(QEMU_CLOCK_HOST) / 100 +
-                   HV_TIMESYNC_EPOCH_DELTA;
+                   VMBUS_TIMESYNC_EPOCH_DELTA;
 
     if (ic->state != VMBUS_IC_READY || vmbus_ic_busy(ic)) {
         return false;
     }
     trace_hv_timesync_sample(flags, now);
     if (ic->version >= VMBUS_IC_VERSION(4, 0)) {
-        HVTimeSyncRefData d = {
+        struct vmbus_ic_timesync_ref d = {
             .parent_time = cpu_to_le64(now),
             .vm_reference_time = cpu_to_le64(hv_reference_counter()),
             .flags = flags,
@@ -93,7 +66,7 @@ static bool timesync_send(HVTimeSync *ts, uint8_t flags)
 
         return vmbus_ic_request(ic, VMBUS_IC_MSG_TIMESYNC, &d, sizeof(d));
     } else {
-        HVTimeSyncData d = {
+        struct vmbus_ic_timesync d = {
             .parent_time = cpu_to_le64(now),
             .flags = flags,
         };
@@ -106,11 +79,11 @@ static bool timesync_send(HVTimeSync *ts, uint8_t flags)
 static void timesync_next(HVTimeSync *ts, bool periodic)
 {
     if (ts->sync_due) {
-        if (timesync_send(ts, HV_TIMESYNC_FLAG_SYNC)) {
+        if (timesync_send(ts, VMBUS_TIMESYNC_FLAG_SYNC)) {
             ts->sync_due = false;
         }
     } else if (periodic) {
-        timesync_send(ts, HV_TIMESYNC_FLAG_SAMPLE);
+        timesync_send(ts, VMBUS_TIMESYNC_FLAG_SAMPLE);
     }
 }
 
@@ -124,7 +97,7 @@ static void timesync_tick(void *opaque)
     timesync_next(ts, true);
     if (ts->sample_interval_ms) {
         timer_mod(ts->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                  ts->sample_interval_ms * SCALE_MS);
+                  (int64_t)ts->sample_interval_ms * SCALE_MS);
     }
 }
 
@@ -136,7 +109,7 @@ static void timesync_ready(VMBusIC *ic)
     timesync_next(ts, false);
     if (ts->sample_interval_ms) {
         timer_mod(ts->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                  ts->sample_interval_ms * SCALE_MS);
+                  (int64_t)ts->sample_interval_ms * SCALE_MS);
     }
 }
 

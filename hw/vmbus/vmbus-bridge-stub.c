@@ -41,3 +41,11 @@ void qmp_vmbus_shutdown_guest(const char *id, bool has_reboot, bool reboot,
 {
     error_setg(errp, "this QEMU has no VMBus host");
 }
+
+VMBusKvpRequest *qmp_vmbus_kvp(const char *id, VMBusKvpOperation operation,
+                               VMBusKvpPool pool, const char *key,
+                               const char *value, Error **errp)
+{
+    error_setg(errp, "this QEMU has no VMBus host");
+    return NULL;
+}

@@ -442,6 +442,15 @@ void vmbus_chan_init(VMBusDevice *vdev, uint32_t relid)
     vdev->chan->relid = relid;
 }
 
+void vmbus_chan_kick_all(VMBusDevice *vdev)
+{
+    for (int i = 0; i < vdev->nchans; i++) {
+        if (vdev->chans[i].open) {
+            qemu_bh_schedule(vdev->chans[i].kick_bh);
+        }
+    }
+}
+
 void vmbus_chan_close_all(VMBusDevice *vdev)
 {
     /* Subchannels first, as guests do. */
@@ -461,7 +470,15 @@ void vmbus_chan_finalize(VMBusDevice *vdev)
 
 void vmbus_chan_released(VMBusChannel *chan)
 {
+    VMBusDevice *vdev = chan->dev;
+
     /* A guest may release an id without closing or tearing down. */
+    if (!chan->index) {
+        /* Subchannels do not outlive their primary. */
+        for (int i = vdev->nchans - 1; i > 0; i--) {
+            chan_close(&vdev->chans[i]);
+        }
+    }
     chan_close(chan);
     vmbus_gpadl_forget(chan_bus(chan), chan->relid);
     if (chan->index) {
@@ -505,6 +522,9 @@ static int chan_post_load(void *opaque, int version_id)
 {
     VMBusChannel *chan = opaque;
 
+    if (chan->relid > VMBUS_RELID_MAX || (chan->open && !chan->offered)) {
+        return -EINVAL;
+    }
     if (!chan->open) {
         return 0;
     }
@@ -512,8 +532,8 @@ static int chan_post_load(void *opaque, int version_id)
         chan_release(chan);
         return -EINVAL;
     }
+    /* The bus kicks it when the VM runs, once every device is loaded. */
     chan->batch = 0;
-    qemu_bh_schedule(chan->kick_bh);
     return 0;
 }
 

@@ -400,11 +400,14 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
         return HV_STATUS_INSUFFICIENT_BUFFERS;
     }
 
-    /* Every contact starts afresh (next version tried, kexec, kdump). */
-    route_release(vmbus);
-    out_drop_all(vmbus);
-    offers_forget(vmbus);
+    /*
+     * Every contact starts afresh (next version tried, kexec, kdump); the
+     * old connection ends first, so closing its channels sends nothing.
+     */
     vmbus->state = VMBUS_STATE_DISCONNECTED;
+    route_release(vmbus);
+    offers_forget(vmbus);
+    out_drop_all(vmbus);
 
     /* Each version's rules: where the answer goes, and from where. */
     vmbus->version = version;
@@ -548,6 +551,14 @@ static uint32_t guest_msg_min_size(uint32_t msgtype)
     }
 }
 
+static uint16_t vmbus_msg_dispatch(VMBus *vmbus, uint32_t conn_id,
+                                   uint32_t msgtype, const uint8_t *buf,
+                                   uint32_t size);
+
+/*
+ * HvPostMessage reaches us on the vCPU thread: with the BQL under TCG and
+ * qtest, without it from KVM's Hyper-V exit. Everything below needs it.
+ */
 static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
                                   void *data)
 {
@@ -555,7 +566,7 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
     uint8_t buf[VMBUS_MSG_MAX_SIZE] = { 0 };
     uint32_t size = in->payload_size;
     uint32_t conn_id = in->connection_id & HV_CONNECTION_ID_MASK;
-    uint32_t msgtype, min;
+    uint32_t msgtype;
 
     /* The hypercall layer bounded the size; the copy is ours alone. */
     assert(size <= sizeof(buf));
@@ -568,6 +579,24 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
     }
     msgtype = ldl_le_p(buf);
     trace_vmbus_conn_msg_recv(msgtype, size, conn_id);
+
+    if (bql_locked()) {
+        return vmbus_msg_dispatch(vmbus, conn_id, msgtype, buf, size);
+    } else {
+        uint16_t status;
+
+        bql_lock();
+        status = vmbus_msg_dispatch(vmbus, conn_id, msgtype, buf, size);
+        bql_unlock();
+        return status;
+    }
+}
+
+static uint16_t vmbus_msg_dispatch(VMBus *vmbus, uint32_t conn_id,
+                                   uint32_t msgtype, const uint8_t *buf,
+                                   uint32_t size)
+{
+    uint32_t min;
 
     if (msgtype == VMBUS_MSG_INITIATE_CONTACT) {
         return handle_initiate_contact(vmbus, conn_id, buf, size);
@@ -612,6 +641,25 @@ static uint16_t vmbus_msg_handler(const struct hyperv_post_message_input *in,
     }
 }
 
+/*
+ * The VM runs (again): after an incoming migration, queued messages, due
+ * torndowns and the channels' pending signals go now that every device
+ * has loaded; after a stop, nothing is lost by looking again.
+ */
+static void vmbus_vm_change(void *opaque, bool running, RunState state)
+{
+    VMBus *vmbus = opaque;
+    BusChild *kid;
+
+    if (!running) {
+        return;
+    }
+    vmbus_kick_later(vmbus);
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        vmbus_chan_kick_all(VMBUS_DEVICE(kid->child));
+    }
+}
+
 bool vmbus_conn_init(VMBus *vmbus, Error **errp)
 {
     static const uint32_t conn_ids[] = {
@@ -627,6 +675,8 @@ bool vmbus_conn_init(VMBus *vmbus, Error **errp)
             return false;
         }
     }
+    vmbus->vm_change = qemu_add_vm_change_state_handler(vmbus_vm_change,
+                                                        vmbus);
     return true;
 }
 
@@ -653,10 +703,10 @@ void vmbus_conn_unplug_request(VMBus *vmbus, VMBusDevice *vdev)
 void vmbus_conn_reset(VMBus *vmbus)
 {
     vmbus_chan_legacy_events(vmbus, false);
-    route_release(vmbus);
-    out_drop_all(vmbus);
-    offers_forget(vmbus);
     vmbus->state = VMBUS_STATE_DISCONNECTED;
+    route_release(vmbus);
+    offers_forget(vmbus);
+    out_drop_all(vmbus);
     vmbus->version = 0;
 }
 
@@ -666,7 +716,7 @@ static int vmbus_post_load(void *opaque, int version_id)
     int r;
 
     if (vmbus->out_head >= VMBUS_MSG_QUEUE_SIZE ||
-        vmbus->out_count > VMBUS_MSG_QUEUE_SIZE ||
+        vmbus->out_count > vmbus->max_queued_msgs ||
         vmbus->state >= VMBUS_STATE__MAX) {
         return -EINVAL;
     }
@@ -690,8 +740,7 @@ static int vmbus_post_load(void *opaque, int version_id)
         !route_create(vmbus)) {
         return -EINVAL;
     }
-    /* After the devices loaded: torndowns may be due, channels reopened. */
-    vmbus_kick_later(vmbus);
+    /* Nothing goes until the VM runs, once every device is loaded too. */
     return 0;
 }
 

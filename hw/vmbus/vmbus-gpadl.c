@@ -175,8 +175,10 @@ static bool gpadl_parse(VMBusGpadl *gpadl)
         offset = ldl_le_p(buf + pos + 4);
         pos += sizeof(struct vmbus_gpa_range);
         npages = DIV_ROUND_UP((uint64_t)offset + count, VMBUS_PAGE_SIZE);
+        /* The array holds every page number the buffer has room for. */
         if (!count || offset >= VMBUS_PAGE_SIZE ||
-            npages > (gpadl->buflen - pos) / sizeof(uint64_t)) {
+            npages > (gpadl->buflen - pos) / sizeof(uint64_t) ||
+            npages > gpadl_max_pages(gpadl) - nsegs) {
             return false;
         }
         for (uint64_t i = 0; i < npages; i++) {
@@ -436,7 +438,7 @@ int vmbus_gpadl_write(VMBusGpadl *gpadl, uint64_t offset, const void *buf,
  */
 int vmbus_gpadl_post_load(VMBus *vmbus)
 {
-    VMBusGpadl *gpadl, *next;
+    VMBusGpadl *gpadl, *next, *other;
 
     vmbus->ngpadls = 0;
     vmbus->gpadl_mem = 0;
@@ -458,9 +460,26 @@ int vmbus_gpadl_post_load(VMBus *vmbus)
         if (gpadl->created && !gpadl_parse(gpadl)) {
             return -EINVAL;
         }
+        QTAILQ_FOREACH(other, &vmbus->gpadls, link) {
+            if (other != gpadl && other->id == gpadl->id) {
+                return -EINVAL;
+            }
+        }
         vmbus->ngpadls++;
         vmbus->gpadl_mem += gpadl_max_pages(gpadl) * VMBUS_PAGE_SIZE;
     }
+    /* This side's limits hold too. */
+    if (vmbus->ngpadls > vmbus->max_gpadls ||
+        vmbus->gpadl_mem > vmbus->max_gpadl_mem) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* A loaded element starts as uninitialised memory: clear it first. */
+static int gpadl_pre_load(void *opaque)
+{
+    memset(opaque, 0, sizeof(VMBusGpadl));
     return 0;
 }
 
@@ -468,6 +487,7 @@ const VMStateDescription vmstate_vmbus_gpadl = {
     .name = "vmbus/gpadl",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_load = gpadl_pre_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(id, VMBusGpadl),
         VMSTATE_UINT32(relid, VMBusGpadl),

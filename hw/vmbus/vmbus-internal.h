@@ -11,6 +11,7 @@
 
 #include "qemu/event_notifier.h"
 #include "qemu/units.h"
+#include "system/runstate.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/vmbus/vmbus.h"
 #include "hw/vmbus/vmbus-proto.h"
@@ -131,6 +132,7 @@ struct VMBus {
     /* Not migrated: rebuilt from the above */
     EventNotifier legacy_events;    /* connection 2, before 2.4 */
     bool legacy_listening;
+    VMChangeStateEntry *vm_change;
     HvSintRoute *route;
     VMBusRouteCtx *route_ctx;
     bool posting;               /* the head is staged in hw/hyperv */
@@ -185,6 +187,8 @@ uint16_t vmbus_chan_modify_msg(VMBus *vmbus, const void *msg);
 void vmbus_chan_init(VMBusDevice *vdev, uint32_t relid);
 /* Closes @vdev's channels without telling the guest (reset, unplug). */
 void vmbus_chan_close_all(VMBusDevice *vdev);
+/* Each open channel gets a notify and a due signal (VM running again). */
+void vmbus_chan_kick_all(VMBusDevice *vdev);
 /* The guest is done with @chan's id: whatever it left goes. */
 void vmbus_chan_released(VMBusChannel *chan);
 void vmbus_chan_finalize(VMBusDevice *vdev);

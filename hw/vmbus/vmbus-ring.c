@@ -42,19 +42,21 @@ static void ring_st(VMBusChannel *chan, VMBusRing *ring, uint32_t field,
                          val, MEMTXATTRS_UNSPECIFIED, NULL);
 }
 
-/* Copies @len bytes at data offset @pos, wrapping at the end. */
-static void ring_copy(VMBusChannel *chan, VMBusRing *ring, uint32_t pos,
+/*
+ * Copies @len bytes at data offset @pos, wrapping at the end; false when
+ * the guest memory could not be reached.
+ */
+static bool ring_copy(VMBusChannel *chan, VMBusRing *ring, uint32_t pos,
                       void *buf, uint32_t len, bool is_write)
 {
     uint64_t data = ring->base + VMBUS_PAGE_SIZE;
     uint32_t first = MIN(len, ring->datasize - pos);
 
     /* Both pieces lie inside the GPADL: rings are checked at open. */
-    vmbus_gpadl_rw(chan->ring, data + pos, buf, first, is_write);
-    if (len > first) {
-        vmbus_gpadl_rw(chan->ring, data, (uint8_t *)buf + first, len - first,
-                       is_write);
-    }
+    return !vmbus_gpadl_rw(chan->ring, data + pos, buf, first, is_write) &&
+           (len == first ||
+            !vmbus_gpadl_rw(chan->ring, data, (uint8_t *)buf + first,
+                            len - first, is_write));
 }
 
 /* Bytes the producer may still write before the ring is full. */
@@ -127,7 +129,7 @@ bool vmbus_channel_recv(VMBusChannel *chan, VMBusPacket *pkt)
 {
     VMBusRing *ring = &chan->rx;
     struct vmbus_packet_desc desc;
-    uint32_t write, avail, len, off;
+    uint32_t write, used, consumed, avail, len, off;
 
     if (!chan->open || chan->broken) {
         return false;
@@ -137,7 +139,18 @@ bool vmbus_channel_recv(VMBusChannel *chan, VMBusPacket *pkt)
         ring_broken(chan, "write index", write);
         return false;
     }
-    avail = ring->datasize - ring_free(ring, write, ring->pos);
+    /*
+     * Count from the read index the guest last saw: a guest that moves
+     * its write index past it cannot make the host read the ring round
+     * and round in one go.
+     */
+    used = ring->datasize - ring_free(ring, write, ring->published);
+    consumed = ring->datasize - ring_free(ring, ring->pos, ring->published);
+    if (used < consumed) {
+        ring_broken(chan, "write index", write);
+        return false;
+    }
+    avail = used - consumed;
     if (!avail) {
         return false;
     }
@@ -147,7 +160,10 @@ bool vmbus_channel_recv(VMBusChannel *chan, VMBusPacket *pkt)
         ring_broken(chan, "bytes in the ring", avail);
         return false;
     }
-    ring_copy(chan, ring, ring->pos, &desc, sizeof(desc), false);
+    if (!ring_copy(chan, ring, ring->pos, &desc, sizeof(desc), false)) {
+        ring_broken(chan, "unreachable ring at", ring->pos);
+        return false;
+    }
     len = le16_to_cpu(desc.len8) * 8;
     off = le16_to_cpu(desc.offset8) * 8;
     if (len < sizeof(desc) || off < sizeof(desc) || off > len ||
@@ -159,7 +175,10 @@ bool vmbus_channel_recv(VMBusChannel *chan, VMBusPacket *pkt)
         chan->bounce = g_realloc(chan->bounce, len);
         chan->bounce_size = len;
     }
-    ring_copy(chan, ring, ring->pos, chan->bounce, len, false);
+    if (!ring_copy(chan, ring, ring->pos, chan->bounce, len, false)) {
+        ring_broken(chan, "unreachable ring at", ring->pos);
+        return false;
+    }
     /* The descriptor that was checked is the one that counts. */
     memcpy(chan->bounce, &desc, sizeof(desc));
     ring->pos = (ring->pos + len + VMBUS_PACKET_TRAILER_SIZE) %
@@ -260,7 +279,10 @@ static void ring_put(VMBusChannel *chan, const void *buf, uint32_t len)
 {
     VMBusRing *ring = &chan->tx;
 
-    ring_copy(chan, ring, ring->pos, (void *)buf, len, true);
+    /* A write that misses goes unseen: the guest never gets the index. */
+    if (!ring_copy(chan, ring, ring->pos, (void *)buf, len, true)) {
+        chan->broken = true;
+    }
     ring->pos = (ring->pos + len) % ring->datasize;
 }
 
@@ -296,6 +318,10 @@ int vmbus_channel_send(VMBusChannel *chan, uint16_t type, uint16_t flags,
     ring_put(chan, data, len);
     ring_put(chan, zeroes, pktlen - hdr - len);
     ring_put(chan, &trailer, sizeof(trailer));
+    if (chan->broken) {
+        ring_broken(chan, "unreachable ring at", chan->tx.pos);
+        return -EIO;
+    }
     trace_vmbus_host_ring_send(chan->relid, type, len, trans_id);
 
     if (!chan->batch) {

@@ -33,6 +33,7 @@ enum vmbus_ic_msgtype {
 /* HRESULTs in the status field. */
 #define VMBUS_IC_S_OK               0x00000000
 #define VMBUS_IC_E_FAIL             0x80004005
+#define VMBUS_IC_S_CONT             0x80070103  /* KVP: no more items */
 
 struct vmbus_ic_version {
     uint16_t major;
@@ -77,11 +78,88 @@ struct vmbus_ic_heartbeat {
     uint32_t reserved[8];
 } QEMU_PACKED;
 
+/* SHUTDOWN; the message is UTF-16LE, NUL-terminated. */
+#define VMBUS_SHUTDOWN_FLAG_FORCE   1
+#define VMBUS_SHUTDOWN_FLAG_RESTART 2
+
+struct vmbus_ic_shutdown {
+    uint32_t reason_code;
+    uint32_t timeout_seconds;
+    uint32_t flags;
+    uint16_t message[1024];
+} QEMU_PACKED;
+
+/* TIMESYNC: 100 ns units since 1601-01-01 UTC. */
+#define VMBUS_TIMESYNC_EPOCH_DELTA  116444736000000000ull
+#define VMBUS_TIMESYNC_FLAG_SYNC    1   /* set the clock */
+#define VMBUS_TIMESYNC_FLAG_SAMPLE  2   /* discipline it */
+
+/* Before 4.0 */
+struct vmbus_ic_timesync {
+    uint64_t parent_time;
+    uint64_t child_time;
+    uint64_t round_trip_time;
+    uint8_t flags;
+} QEMU_PACKED;
+
+/* From 4.0: with the guest's reference time at the sample. */
+struct vmbus_ic_timesync_ref {
+    uint64_t parent_time;
+    uint64_t vm_reference_time;
+    uint8_t flags;
+    uint8_t leap_flags;
+    uint8_t stratum;
+    uint8_t reserved[3];
+} QEMU_PACKED;
+
+/* KVPEXCHANGE: keys and values are UTF-16LE; sizes in bytes with NUL. */
+#define VMBUS_KVP_MAX_KEY_SIZE      512
+#define VMBUS_KVP_MAX_VALUE_SIZE    2048
+
+enum vmbus_kvp_op {
+    VMBUS_KVP_GET = 0,
+    VMBUS_KVP_SET = 1,
+    VMBUS_KVP_DELETE = 2,
+    VMBUS_KVP_ENUMERATE = 3,
+};
+
+#define VMBUS_KVP_REG_SZ            1   /* value_type: a string */
+
+struct vmbus_kvp_value {
+    uint32_t value_type;
+    uint32_t key_size;
+    uint32_t value_size;
+    uint8_t key[VMBUS_KVP_MAX_KEY_SIZE];
+    uint8_t value[VMBUS_KVP_MAX_VALUE_SIZE];
+} QEMU_PACKED;
+
+struct vmbus_kvp_msg {
+    uint8_t operation;
+    uint8_t pool;
+    uint16_t pad;
+    union {
+        struct vmbus_kvp_value data;            /* GET, SET */
+        struct {
+            uint32_t key_size;
+            uint8_t key[VMBUS_KVP_MAX_KEY_SIZE];
+        } QEMU_PACKED del;                      /* DELETE */
+        struct {
+            uint32_t index;
+            struct vmbus_kvp_value data;
+        } QEMU_PACKED enumerate;                /* ENUMERATE */
+    };
+} QEMU_PACKED;
+
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_version) != 4);
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_pipe_header) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_header) != 20);
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_msg) != 28);
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_negotiate) != 8);
 QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_heartbeat) != 40);
+QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_shutdown) != 2060);
+QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_timesync) != 25);
+QEMU_BUILD_BUG_ON(sizeof(struct vmbus_ic_timesync_ref) != 22);
+QEMU_BUILD_BUG_ON(sizeof(struct vmbus_kvp_value) != 2572);
+QEMU_BUILD_BUG_ON(sizeof(struct vmbus_kvp_msg) != 2580);
 
 #endif
