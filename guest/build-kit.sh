@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the guest kit: Debian's stock kernel (linux-image-amd64 from the
 # machine's bookworm archive) and a busybox initramfs that carries the
-# kernel's Hyper-V modules and runs guest/init.
+# kernel's Hyper-V modules, Debian's KVP daemon (hyperv-daemons, with the
+# C library it needs) and runs guest/init.
 #
 #   guest/build-kit.sh [OUTDIR]    prints OUTDIR (default: the cache)
 #
@@ -18,7 +19,8 @@ log() { printf 'guest-kit: %s\n' "$*" >&2; }
 
 # The modules the guest tests load, in no particular order: their
 # dependencies are found from each module's own .modinfo.
-want_modules="hv_vmbus hv_utils hv_netvsc hv_storvsc"
+# virtio_net gives the KVP test an address to report.
+want_modules="hv_vmbus hv_utils hv_netvsc hv_storvsc virtio_pci virtio_net"
 
 mkdir -p "$cache/debs" "$out"
 
@@ -40,7 +42,11 @@ fetch() { # package -> path of its cached .deb
 
 kdeb=$(fetch "$real_pkg")
 bdeb=$(fetch busybox-static)
-stamp="$(basename "$kdeb") $(basename "$bdeb") $(sha256sum "$top/guest/init" | cut -c1-16)"
+hdeb=$(fetch hyperv-daemons)
+cdeb=$(fetch libc6)
+stamp="$(basename -a "$kdeb" "$bdeb" "$hdeb" "$cdeb" | tr '\n' ' ')"
+stamp+=$(sha256sum "$top/guest/init" "$top/guest/build-kit.sh" | cut -c1-16 |
+         tr '\n' ' ')
 if [ -f "$out/kit.stamp" ] && [ "$(cat "$out/kit.stamp")" = "$stamp" ] &&
    [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
     printf '%s\n' "$out"
@@ -52,6 +58,8 @@ trap 'rm -rf "$work"' EXIT
 log "unpacking $(basename "$kdeb")"
 dpkg-deb -x "$kdeb" "$work/kernel"
 dpkg-deb -x "$bdeb" "$work/busybox"
+dpkg-deb -x "$hdeb" "$work/daemons"
+dpkg-deb -x "$cdeb" "$work/libc"
 kver=$(ls "$work/kernel/lib/modules" | head -n 1)
 moddir=$work/kernel/lib/modules/$kver
 
@@ -89,6 +97,18 @@ for m in $want_modules; do visit "$m"; done
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc,lib/modules,mnt,run}
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+# hv_kvp_daemon and what it runs with: the dynamic loader and libc.
+mkdir -p "$root/usr/sbin" "$root/lib/x86_64-linux-gnu" "$root/lib64" \
+         "$root/var/lib/hyperv"
+cp "$work/daemons/usr/sbin/hv_kvp_daemon" "$root/usr/sbin/"
+cp -r "$work/daemons/usr/libexec" "$root/usr/"
+cp "$work/libc/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+   "$work/libc/lib/x86_64-linux-gnu/libc.so.6" "$root/lib/x86_64-linux-gnu/"
+ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/"
+# What the daemon reports as the guest's OS.
+printf '%s\n' 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"' \
+    'NAME="Debian GNU/Linux"' 'VERSION_ID="12"' 'ID=debian' \
+    > "$root/etc/os-release"
 for m in "${order[@]}"; do
     f=${modpath[$m]}
     case "$f" in
