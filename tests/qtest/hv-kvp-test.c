@@ -271,6 +271,30 @@ static void test_bad_requests(void)
     qtest_quit(f.qts);
 }
 
+/* Every version: the same messages, with that version in the header. */
+static void test_versions(void)
+{
+    for (int i = 0; i < ARRAY_SIZE(kvp_versions); i++) {
+        ICGuest f;
+        VMBusGuestPacket pkt;
+        int64_t id;
+        g_autoptr(QDict) ev = NULL;
+
+        ic_guest_start(&f, "-device hv-kvp,id=kvp");
+        ic_guest_negotiate(&f, kvp_versions, 3,
+                           kvp_versions[i] == 0x10000 ? 0x10000 : 0x30000,
+                           kvp_versions[i]);
+        id = kvp(&f, "{'operation': 'delete', 'pool': 'external',"
+                 " 'key': 'k'}");
+        take(&f, &pkt, 2, 0);
+        g_assert_cmpuint(lduw_le_p(pkt.data + 14), ==, kvp_versions[i] >> 16);
+        ic_guest_answer(&f, &pkt, IC_S_OK);
+        ev = done(&f, id);
+        g_assert_cmpint(qdict_get_int(ev, "status"), ==, 0);
+        qtest_quit(f.qts);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -278,5 +302,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/kvp/enumerate", test_enumerate);
     qtest_add_func("/vmbus/kvp/bad-guest", test_bad_guest);
     qtest_add_func("/vmbus/kvp/bad-requests", test_bad_requests);
+    qtest_add_func("/vmbus/kvp/versions", test_versions);
     return g_test_run();
 }
