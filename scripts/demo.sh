@@ -11,9 +11,11 @@ mode=${1:-}
 
 step() { printf '==> %s\n' "$*"; }
 
-# Hyper-V enlightenments under TCG, and the VMBus.
+# Hyper-V enlightenments under TCG, the VMBus and the integration services
+# that Debian's hv_utils binds without a daemon.
 devices=(-cpu qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on
-         -device vmbus-bridge)
+         -device vmbus-bridge -device hv-heartbeat -device hv-shutdown
+         -device hv-timesync)
 
 step "emulator: $("$qemu" --version | head -n 1)"
 step "building the guest kit (Debian's kernel and busybox, cached after the first run)"

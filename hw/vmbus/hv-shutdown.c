@@ -35,9 +35,10 @@ struct HVShutdown {
     Notifier powerdown_notifier;
 };
 
-/* What Linux and Windows accept; 3.2 adds hibernation, not offered here. */
+/* What Linux and Windows accept; 3.2 adds a hibernate flag never sent. */
 static const uint32_t shutdown_versions[] = {
-    VMBUS_IC_VERSION(3, 1), VMBUS_IC_VERSION(3, 0), VMBUS_IC_VERSION(1, 0),
+    VMBUS_IC_VERSION(3, 2), VMBUS_IC_VERSION(3, 1), VMBUS_IC_VERSION(3, 0),
+    VMBUS_IC_VERSION(1, 0),
 };
 
 static bool shutdown_request(HVShutdown *sd, bool reboot, bool force,

@@ -49,8 +49,8 @@ def boot(top, qemu, work, name, device, action, ok):
     qmp = None
     try:
         qmp = Qmp(sock, deadline)
-        ok(wait_line(log, "Shutdown IC version 3.1", deadline),
-           f"{name}: hv_utils negotiated shutdown 3.1")
+        ok(wait_line(log, "Shutdown IC version 3.2", deadline),
+           f"{name}: hv_utils negotiated shutdown 3.2")
         ok(wait_line(log, "ready", deadline), f"{name}: the guest is ready")
         action(qmp)
         ok(qmp.wait_event("SHUTDOWN", deadline), f"{name}: QEMU shuts down")

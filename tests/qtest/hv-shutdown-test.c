@@ -15,7 +15,7 @@
 #include "qobject/qdict.h"
 #include "vmbus-ic-guest.h"
 
-static const uint32_t sd_versions[] = { 0x30001, 0x30000, 0x10000 };
+static const uint32_t sd_versions[] = { 0x30002, 0x30001, 0x30000, 0x10000 };
 
 static void start(ICGuest *f, const char *props)
 {
@@ -47,7 +47,7 @@ static void test_request(void)
     /* Before the guest's driver is there: an error. */
     qobject_unref(qtest_qmp_assert_failure_ref(f.qts,
         "{'execute': 'vmbus-shutdown-guest'}"));
-    ic_guest_negotiate(&f, sd_versions, 3, 0x30000, 0x30001);
+    ic_guest_negotiate(&f, sd_versions, 4, 0x30000, 0x30001);
 
     qtest_qmp_assert_success(f.qts, "{'execute': 'vmbus-shutdown-guest',"
                              " 'arguments': {'reboot': true, 'force': true,"
@@ -103,7 +103,7 @@ static void test_powerdown(void)
     g_autoptr(QDict) ev = NULL;
 
     start(&f, ",powerdown=on");
-    ic_guest_negotiate(&f, sd_versions, 3, 0x30000, 0x30000);
+    ic_guest_negotiate(&f, sd_versions, 4, 0x30000, 0x30002);
     qtest_qmp_assert_success(f.qts, "{'execute': 'system_powerdown'}");
     ic_guest_take(&f, &pkt, IC_SHUTDOWN);
     g_assert_cmpuint(ldl_le_p(pkt.data + IC_HDR + 8), ==, 0);
@@ -134,12 +134,12 @@ static void test_bad_guest(void)
     g_autoptr(QDict) ev = NULL;
 
     start(&f, "");
-    ic_guest_negotiate(&f, sd_versions, 3, 0x30000, 0x30002);
+    ic_guest_negotiate(&f, sd_versions, 4, 0x30000, 0x20000);
     qobject_unref(qtest_qmp_assert_failure_ref(f.qts,
         "{'execute': 'vmbus-shutdown-guest'}"));
     vmbus_guest_close(&f.g, &f.ch);
     ic_guest_reopen(&f);
-    ic_guest_negotiate(&f, sd_versions, 3, 0x10000, 0x10000);
+    ic_guest_negotiate(&f, sd_versions, 4, 0x10000, 0x10000);
     qtest_qmp_assert_success(f.qts, "{'execute': 'vmbus-shutdown-guest'}");
     ic_guest_take(&f, &pkt, IC_SHUTDOWN);
     pkt.trans_id++;
