@@ -10,6 +10,7 @@
  *   in-band HOLD id  -> takes GPADL id (vmbus_gpadl_get); RELEASE lets go
  *   in-band READ o l -> sum of l bytes at o in the held GPADL
  *   in-band SUBCHANNELS n -> offers subchannels 1..n (at most 3)
+ *   in-band XFER id n -> a transfer-page packet: pageset id, n ranges
  *   GPA-direct SUM   -> sum of the bytes the ranges name
  *   GPA-direct WRITE -> fills the ranges with their offsets' low bytes
  *
@@ -43,6 +44,7 @@ enum {
     TESTDEV_SUM = 6,
     TESTDEV_WRITE = 7,
     TESTDEV_SUBCHANNELS = 8,
+    TESTDEV_XFER = 9,
 };
 
 /* Every request starts with this. */
@@ -183,6 +185,35 @@ static void testdev_fill(VMBusTestDev *td, VMBusChannel *chan)
     vmbus_channel_send_batch_end(chan);
 }
 
+/*
+ * A transfer-page packet, as netvsc's receive path sends them: the ranges
+ * (i * 100, 10 + i) of pageset @id, then the requester's id as the body.
+ */
+static uint32_t testdev_xfer(VMBusChannel *chan, uint64_t trans_id,
+                             uint32_t id, uint32_t n)
+{
+    uint8_t ext[sizeof(struct vmbus_xfer_page_header) +
+                8 * sizeof(struct vmbus_xfer_page_range)] = { 0 };
+    struct vmbus_xfer_page_header *h = (void *)ext;
+    uint64_t body = cpu_to_le64(trans_id);
+
+    if (n > 8) {
+        return 1;
+    }
+    h->xfer_pageset_id = cpu_to_le16(id);
+    h->range_cnt = cpu_to_le32(n);
+    for (uint32_t i = 0; i < n; i++) {
+        struct vmbus_xfer_page_range *r = (void *)(ext + sizeof(*h) +
+                                                   i * sizeof(*r));
+
+        r->byte_count = cpu_to_le32(10 + i);
+        r->byte_offset = cpu_to_le32(i * 100);
+    }
+    return vmbus_channel_send(chan, VMBUS_PACKET_DATA_USING_XFER_PAGES, 0,
+                              0x5000 + id, ext, sizeof(*h) + n * 8, &body,
+                              sizeof(body)) ? 1 : 0;
+}
+
 static void testdev_request(VMBusTestDev *td, VMBusChannel *chan,
                             const VMBusPacket *pkt)
 {
@@ -225,6 +256,10 @@ static void testdev_request(VMBusTestDev *td, VMBusChannel *chan,
             break;
         case TESTDEV_RELEASE:
             testdev_release(td);
+            break;
+        case TESTDEV_XFER:
+            rep.status = testdev_xfer(chan, pkt->trans_id, req.arg[0],
+                                      req.arg[1]);
             break;
         case TESTDEV_SUBCHANNELS:
             rep.status = -vmbus_device_offer_subchannels(

@@ -26,7 +26,7 @@
 /* vmbus-testdev's requests */
 enum {
     TD_ECHO = 1, TD_FILL = 2, TD_HOLD = 3, TD_READ = 4, TD_RELEASE = 5,
-    TD_SUM = 6, TD_WRITE = 7, TD_SUBCHANNELS = 8,
+    TD_SUM = 6, TD_WRITE = 7, TD_SUBCHANNELS = 8, TD_XFER = 9,
 };
 
 typedef struct Fixture {
@@ -485,6 +485,33 @@ static void test_gpa_direct(void)
     ranges[1] = 0;
     g_assert_cmpuint(gpa_direct(&f, TD_SUM, ranges, 1, 1, buf / PAGE, &len,
                                 &sum), ==, 1);
+    assert_echo(&f);
+    qtest_quit(f.qts);
+}
+
+/* Host packet types: in-band, completion, and transfer-page. */
+static void test_xfer_pages(void)
+{
+    Fixture f;
+    VMBusGuestPacket pkt;
+    uint8_t req[12];
+
+    setup_open(&f, "");
+    stl_le_p(req, TD_XFER);
+    stl_le_p(req + 4, 0xcafe);
+    stl_le_p(req + 8, 3);
+    g_assert_true(vmbus_guest_send(&f.g, &f.ch, VMBUS_GUEST_PKT_INBAND, 0, 77,
+                                   NULL, 0, req, sizeof(req)));
+    g_assert_true(vmbus_guest_recv_pkt(&f.g, &f.ch, &pkt));
+    g_assert_cmpuint(pkt.type, ==, 7);
+    g_assert_cmpuint(pkt.trans_id, ==, 0x5000 + 0xcafe);
+    /* The body follows the header and its three ranges. */
+    g_assert_cmpuint(pkt.len, ==, 8);
+    g_assert_cmpuint(ldq_le_p(pkt.data), ==, 77);
+    /* Too many ranges for the device: refused, the channel fine. */
+    stl_le_p(req + 8, 9);
+    g_assert_true(vmbus_guest_send(&f.g, &f.ch, VMBUS_GUEST_PKT_INBAND, 0, 78,
+                                   NULL, 0, req, sizeof(req)));
     assert_echo(&f);
     qtest_quit(f.qts);
 }
@@ -1034,6 +1061,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/channel/open-refused", test_open_refused);
     qtest_add_func("/vmbus/channel/gpa-direct", test_gpa_direct);
     qtest_add_func("/vmbus/channel/flow-control", test_flow_control);
+    qtest_add_func("/vmbus/channel/xfer-pages", test_xfer_pages);
     qtest_add_func("/vmbus/channel/broken-ring", test_broken_ring);
     qtest_add_func("/vmbus/channel/unload-reconnect", test_unload_reconnect);
     qtest_add_func("/vmbus/channel/modify", test_modify_channel);
