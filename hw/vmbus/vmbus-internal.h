@@ -152,6 +152,11 @@ bool vmbus_conn_send(VMBus *vmbus, const void *msg, uint32_t size);
 bool vmbus_conn_has_room(VMBus *vmbus, uint32_t n);
 /* Sends what waited for queue room (torndowns, rescinds, offers). */
 void vmbus_conn_pump(VMBus *vmbus);
+/* vmbus-offers.c: REQUESTOFFERS and RELID_RELEASED; a TLFS status. */
+uint16_t vmbus_offers_request(VMBus *vmbus);
+uint16_t vmbus_offers_relid_released(VMBus *vmbus, const void *msg);
+/* The connection ended: channels close, offers and GPADLs are forgotten. */
+void vmbus_offers_forget(VMBus *vmbus);
 /* The channel @relid, or NULL. */
 VMBusChannel *vmbus_conn_channel(VMBus *vmbus, uint32_t relid);
 /* Takes @chan's offer back; the pump retries when the queue is full. */
