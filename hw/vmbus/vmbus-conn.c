@@ -215,10 +215,12 @@ static uint16_t handle_initiate_contact(VMBus *vmbus, uint32_t conn_id,
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
     }
     /*
-     * A previous answer still waits for the guest's EOM: each new contact
-     * would leave one more route behind. The guest retries this status.
+     * Earlier answers still wait for the guest's EOM, each on a route of
+     * its own: a few may (a guest that reset while one was staged, whose
+     * SINT may never be acknowledged under KVM), more would pile up. The
+     * guest retries this status.
      */
-    if (vmbus->dead_routes) {
+    if (vmbus->dead_routes >= VMBUS_MAX_DEAD_ROUTES) {
         qemu_log_mask(LOG_GUEST_ERROR, "vmbus: INITIATE_CONTACT while an "
                       "earlier answer waits for EOM\n");
         return HV_STATUS_INSUFFICIENT_BUFFERS;

@@ -20,6 +20,8 @@
 /* Room for host->guest control messages waiting for the guest's slot. */
 #define VMBUS_MSG_QUEUE_SIZE    256
 #define VMBUS_MSG_MAX_SIZE      240
+/* Dropped routes whose staged message may still wait for an EOM. */
+#define VMBUS_MAX_DEAD_ROUTES   4
 
 typedef struct VMBusOutMsg {
     uint32_t size;
