@@ -164,8 +164,10 @@ static void heartbeat_realize(DeviceState *dev, Error **errp)
 {
     HVHeartbeat *hb = HV_HEARTBEAT(dev);
 
-    if (!hb->interval_ms || !hb->timeout_ms) {
-        error_setg(errp, "interval and timeout must be at least 1 ms");
+    /* A timeout within one interval would call every heartbeat lost. */
+    if (!hb->interval_ms || hb->timeout_ms <= hb->interval_ms) {
+        error_setg(errp, "interval must be at least 1 ms and timeout longer "
+                   "than interval");
         return;
     }
     hb->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, heartbeat_tick, hb);

@@ -276,6 +276,15 @@ static void kvp_answered(VMBusIC *ic, uint16_t msgtype, uint32_t status,
     kvp_done(kvp, status, value);
 }
 
+static void kvp_failed(VMBusIC *ic, uint16_t msgtype)
+{
+    HVKvp *kvp = HV_KVP(ic);
+
+    if (kvp->request_id) {
+        kvp_done(kvp, VMBUS_IC_E_FAIL, NULL);
+    }
+}
+
 static void kvp_closed(VMBusIC *ic)
 {
     HVKvp *kvp = HV_KVP(ic);
@@ -292,6 +301,12 @@ static void kvp_unrealize(DeviceState *dev)
 
     g_free(kvp->items);
     kvp->items = NULL;
+}
+
+/* Before the listing is allocated from the stream's size. */
+static bool kvp_items_len_ok(void *opaque, int version_id)
+{
+    return ((HVKvp *)opaque)->items_len <= HV_KVP_MAX_ITEM_BYTES;
 }
 
 static int kvp_post_load(void *opaque, int version_id)
@@ -328,6 +343,7 @@ static const VMStateDescription vmstate_hv_kvp = {
         VMSTATE_UINT32(index, HVKvp),
         VMSTATE_UINT32(nitems, HVKvp),
         VMSTATE_UINT32(items_len, HVKvp),
+        VMSTATE_VALIDATE("items_len", kvp_items_len_ok),
         VMSTATE_VBUFFER_ALLOC_UINT32(items, HVKvp, 1, NULL, items_len),
         VMSTATE_END_OF_LIST()
     },
@@ -344,6 +360,7 @@ static void hv_kvp_class_init(ObjectClass *klass, void *data)
     icc->versions = kvp_versions;
     icc->nversions = ARRAY_SIZE(kvp_versions);
     icc->answered = kvp_answered;
+    icc->failed = kvp_failed;
     icc->closed = kvp_closed;
     dc->desc = "Hyper-V key-value pair exchange integration service";
     dc->vmsd = &vmstate_hv_kvp;

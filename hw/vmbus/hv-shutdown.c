@@ -115,6 +115,12 @@ static void shutdown_answered(VMBusIC *ic, uint16_t msgtype,
                                             status == VMBUS_IC_S_OK, status);
 }
 
+/* No answer: tell the client as if the guest had refused. */
+static void shutdown_failed(VMBusIC *ic, uint16_t msgtype)
+{
+    shutdown_answered(ic, msgtype, VMBUS_IC_E_FAIL, NULL, 0);
+}
+
 static void shutdown_realize(DeviceState *dev, Error **errp)
 {
     HVShutdown *sd = HV_SHUTDOWN(dev);
@@ -160,6 +166,7 @@ static void hv_shutdown_class_init(ObjectClass *klass, void *data)
     icc->versions = shutdown_versions;
     icc->nversions = ARRAY_SIZE(shutdown_versions);
     icc->answered = shutdown_answered;
+    icc->failed = shutdown_failed;
     dc->desc = "Hyper-V guest shutdown integration service";
     dc->vmsd = &vmstate_hv_shutdown;
     device_class_set_props(dc, hv_shutdown_props);

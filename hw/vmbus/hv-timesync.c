@@ -128,6 +128,12 @@ static void timesync_answered(VMBusIC *ic, uint16_t msgtype,
     timesync_next(ts, false);
 }
 
+/* A sample that got no answer: a SYNC that waited goes now. */
+static void timesync_failed(VMBusIC *ic, uint16_t msgtype)
+{
+    timesync_next(HV_TIMESYNC(ic), false);
+}
+
 static void timesync_closed(VMBusIC *ic)
 {
     HVTimeSync *ts = HV_TIMESYNC(ic);
@@ -196,6 +202,7 @@ static void hv_timesync_class_init(ObjectClass *klass, void *data)
     icc->nversions = ARRAY_SIZE(timesync_versions);
     icc->ready = timesync_ready;
     icc->answered = timesync_answered;
+    icc->failed = timesync_failed;
     icc->closed = timesync_closed;
     dc->desc = "Hyper-V time synchronization integration service";
     dc->vmsd = &vmstate_hv_timesync;

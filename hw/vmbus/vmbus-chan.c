@@ -508,6 +508,12 @@ int vmbus_device_offer_subchannels(VMBusDevice *vdev, uint16_t count)
         if (!sc->relid) {
             sc->relid = vmbus_alloc_relid(vmbus);
             if (!sc->relid) {
+                /* All or nothing: the ones just given ids go back. */
+                while (--i > 0) {
+                    if (!vdev->chans[i].offered) {
+                        vdev->chans[i].relid = 0;
+                    }
+                }
                 return -ENOSPC;
             }
             trace_vmbus_host_chan_subchannel(vdev->chan->relid, i,

@@ -476,6 +476,12 @@ int vmbus_gpadl_post_load(VMBus *vmbus)
     return 0;
 }
 
+/* Before the range buffer is allocated from the stream's size. */
+static bool gpadl_buflen_ok(void *opaque, int version_id)
+{
+    return ((VMBusGpadl *)opaque)->buflen <= UINT16_MAX;
+}
+
 /* A loaded element starts as uninitialised memory: clear it first. */
 static int gpadl_pre_load(void *opaque)
 {
@@ -494,6 +500,7 @@ const VMStateDescription vmstate_vmbus_gpadl = {
         VMSTATE_UINT32(rangecount, VMBusGpadl),
         VMSTATE_UINT32(buflen, VMBusGpadl),
         VMSTATE_UINT32(filled, VMBusGpadl),
+        VMSTATE_VALIDATE("buflen", gpadl_buflen_ok),
         VMSTATE_VBUFFER_ALLOC_UINT32(rangebuf, VMBusGpadl, 1, NULL, buflen),
         VMSTATE_BOOL(created, VMBusGpadl),
         VMSTATE_BOOL(teardown, VMBusGpadl),

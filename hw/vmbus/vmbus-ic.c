@@ -8,6 +8,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "migration/vmstate.h"
 #include "hw/vmbus/vmbus-ic.h"
@@ -23,6 +24,34 @@ static const char *ic_name(VMBusIC *ic)
     return object_get_typename(OBJECT(ic));
 }
 
+/* The request in flight is over without an answer: the next may go. */
+static void ic_fail(VMBusIC *ic)
+{
+    VMBusICClass *icc = VMBUS_IC_GET_CLASS(ic);
+    uint16_t msgtype = ic->req_type;
+
+    trace_vmbus_ic_failed(ic_name(ic), msgtype, ic->trans_id);
+    ic->trans_id = 0;
+    timer_del(ic->timeout);
+    if (msgtype == VMBUS_IC_MSG_NEGOTIATE) {
+        ic->state = VMBUS_IC_UNSUPPORTED;
+    } else if (icc->failed) {
+        icc->failed(ic, msgtype);
+    }
+}
+
+static void ic_timeout(void *opaque)
+{
+    VMBusIC *ic = opaque;
+
+    if (ic->trans_id) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: no answer to request %u in %u "
+                      "ms\n", ic_name(ic), ic->req_type,
+                      VMBUS_IC_REQUEST_TIMEOUT_MS);
+        ic_fail(ic);
+    }
+}
+
 /* Sends the request in flight if it still waits; false if the ring is full. */
 static bool ic_flush(VMBusIC *ic)
 {
@@ -35,12 +64,16 @@ static bool ic_flush(VMBusIC *ic)
     r = vmbus_channel_send(chan, VMBUS_PACKET_DATA_INBAND,
                            VMBUS_PACKET_FLAG_REQUEST_COMPLETION,
                            ic->trans_id, NULL, 0, ic->req, ic->req_len);
+    trace_vmbus_ic_request(ic_name(ic), ic->req_type, ic->trans_id, r);
     if (r == -ENOSPC) {
         return false;
     }
-    /* A broken channel loses the request; the guest must reopen. */
+    if (r) {
+        /* A broken channel: nobody will answer until it is reopened. */
+        ic_fail(ic);
+        return true;
+    }
     ic->sent = true;
-    trace_vmbus_ic_request(ic_name(ic), ic->req_type, ic->trans_id, r);
     return true;
 }
 
@@ -71,6 +104,14 @@ static void ic_send(VMBusIC *ic, uint16_t msgtype, uint32_t version,
     ic->req_type = msgtype;
     ic->req_len = ROUND_UP(sizeof(hdr) + len, 8);
     ic->sent = false;
+    /*
+     * NEGOTIATE waits as long as the guest likes: Linux holds it back until
+     * its KVP daemon runs (55 s), and nothing else can go meanwhile.
+     */
+    if (msgtype != VMBUS_IC_MSG_NEGOTIATE) {
+        timer_mod(ic->timeout, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                  VMBUS_IC_REQUEST_TIMEOUT_MS);
+    }
 }
 
 bool vmbus_ic_request(VMBusIC *ic, uint16_t msgtype, const void *body,
@@ -181,6 +222,7 @@ static void ic_packet(VMBusIC *ic, const VMBusPacket *pkt)
     /* The answer is the request's buffer: its body is where ours was. */
     bodylen = MIN(bodylen, pkt->len - sizeof(hdr));
     ic->trans_id = 0;
+    timer_del(ic->timeout);
     trace_vmbus_ic_answer(ic_name(ic), msgtype, status, bodylen);
     if (msgtype == VMBUS_IC_MSG_NEGOTIATE) {
         /* Linux sets msgsize 16 whatever the lists; read what came. */
@@ -223,6 +265,7 @@ static void ic_close(VMBusChannel *chan)
 
     ic->state = VMBUS_IC_CLOSED;
     ic->trans_id = 0;
+    timer_del(ic->timeout);
     if (icc->closed) {
         icc->closed(ic);
     }
@@ -291,6 +334,7 @@ const VMStateDescription vmstate_vmbus_ic = {
         VMSTATE_UINT16(req_type, VMBusIC),
         VMSTATE_UINT32(req_len, VMBusIC),
         VMSTATE_UINT8_ARRAY(req, VMBusIC, VMBUS_IC_MAX_MSG),
+        VMSTATE_TIMER_PTR(timeout, VMBusIC),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -304,10 +348,24 @@ static void vmbus_ic_class_init(ObjectClass *klass, void *data)
     vdc->notify = ic_notify;
 }
 
+static void vmbus_ic_instance_init(Object *obj)
+{
+    VMBusIC *ic = VMBUS_IC(obj);
+
+    ic->timeout = timer_new_ms(QEMU_CLOCK_VIRTUAL, ic_timeout, ic);
+}
+
+static void vmbus_ic_instance_finalize(Object *obj)
+{
+    timer_free(VMBUS_IC(obj)->timeout);
+}
+
 static const TypeInfo vmbus_ic_type = {
     .name = TYPE_VMBUS_IC,
     .parent = TYPE_VMBUS_DEVICE,
     .instance_size = sizeof(VMBusIC),
+    .instance_init = vmbus_ic_instance_init,
+    .instance_finalize = vmbus_ic_instance_finalize,
     .class_size = sizeof(VMBusICClass),
     .class_init = vmbus_ic_class_init,
     .abstract = true,

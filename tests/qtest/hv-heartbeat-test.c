@@ -292,6 +292,15 @@ static void test_reset_hotplug(void)
     qtest_quit(f.qts);
 }
 
+/* A timeout within one interval is refused at start-up. */
+static void test_bad_timeout(void)
+{
+    assert_startup_fails("-M q35 -cpu qemu64,hv-vpindex=on,hv-synic=on "
+                         "-device vmbus-bridge -device hv-heartbeat,"
+                         "interval=1000,timeout=1000",
+                         "timeout longer than interval");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -302,5 +311,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/heartbeat/lost", test_lost);
     qtest_add_func("/vmbus/heartbeat/migrate", test_migrate);
     qtest_add_func("/vmbus/heartbeat/reset-hotplug", test_reset_hotplug);
+    qtest_add_func("/vmbus/heartbeat/bad-timeout", test_bad_timeout);
     return g_test_run();
 }

@@ -295,6 +295,33 @@ static void test_versions(void)
     }
 }
 
+/* A guest that never answers: after the timeout the client hears. */
+static void test_no_answer(void)
+{
+    ICGuest f;
+    VMBusGuestPacket pkt;
+    int64_t id;
+    g_autoptr(QDict) ev = NULL;
+
+    start(&f);
+    id = kvp(&f, "{'operation': 'get', 'pool': 'auto', 'key': 'k'}");
+    take(&f, &pkt, 0, 2);
+    qtest_clock_step(f.qts, 59 * 1000 * 1000 * 1000ll);
+    g_assert_false(qtest_qmp_event_ref(f.qts, "VMBUS_KVP_DONE"));
+    qtest_clock_step(f.qts, 2 * 1000 * 1000 * 1000ll);
+    ev = done(&f, id);
+    g_assert_cmpint(qdict_get_int(ev, "status"), ==, IC_E_FAIL);
+    qobject_unref(ev);
+    /* A late answer is dropped; the next request works. */
+    ic_guest_answer(&f, &pkt, IC_S_OK);
+    id = kvp(&f, "{'operation': 'delete', 'pool': 'external', 'key': 'k'}");
+    take(&f, &pkt, 2, 0);
+    ic_guest_answer(&f, &pkt, IC_S_OK);
+    ev = done(&f, id);
+    g_assert_cmpint(qdict_get_int(ev, "status"), ==, 0);
+    qtest_quit(f.qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -303,5 +330,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/kvp/bad-guest", test_bad_guest);
     qtest_add_func("/vmbus/kvp/bad-requests", test_bad_requests);
     qtest_add_func("/vmbus/kvp/versions", test_versions);
+    qtest_add_func("/vmbus/kvp/no-answer", test_no_answer);
     return g_test_run();
 }

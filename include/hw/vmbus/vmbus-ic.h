@@ -26,6 +26,12 @@ OBJECT_DECLARE_TYPE(VMBusIC, VMBusICClass, VMBUS_IC)
 /* The largest IC message, headers included (a page, as guests read). */
 #define VMBUS_IC_MAX_MSG    4096
 
+/*
+ * How long a request may wait for its answer (ms of guest time): Linux
+ * answers within 30 s even when its daemon does not (HV_UTIL_TIMEOUT).
+ */
+#define VMBUS_IC_REQUEST_TIMEOUT_MS 60000
+
 typedef enum VMBusICState {
     VMBUS_IC_CLOSED,        /* the guest has not opened the channel */
     VMBUS_IC_NEGOTIATING,   /* waiting for the guest's versions */
@@ -47,6 +53,7 @@ struct VMBusIC {
     uint16_t req_type;
     uint32_t req_len;
     uint8_t req[VMBUS_IC_MAX_MSG];
+    QEMUTimer *timeout;         /* the request in flight gets no answer */
 };
 
 struct VMBusICClass {
@@ -64,6 +71,11 @@ struct VMBusICClass {
      */
     void (*answered)(VMBusIC *ic, uint16_t msgtype, uint32_t status,
                      const uint8_t *body, uint32_t len);
+    /*
+     * The request of @msgtype in flight got no answer in time, or could
+     * not be sent (the guest broke the channel); the next may go.
+     */
+    void (*failed)(VMBusIC *ic, uint16_t msgtype);
     /* The channel closed: forget what was in flight. */
     void (*closed)(VMBusIC *ic);
 };
