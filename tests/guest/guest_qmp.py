@@ -1,9 +1,44 @@
-"""Helpers for the Python guest tests: a small QMP client, the guest's
-console lines, and the TAP report."""
+"""Helpers for the Python guest tests: booting the guest kit with a test
+script, a small QMP client, the guest's console lines, and the TAP
+report."""
 import json
+import os
 import socket
+import subprocess
 import sys
 import time
+
+# The Hyper-V enlightenments every guest test runs with, under TCG.
+HV_CPU = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
+
+
+class Results:
+    """(ok, text) pairs, reported as TAP by report()."""
+    def __init__(self):
+        self.items = []
+
+    def ok(self, cond, text):
+        self.items.append((bool(cond), text))
+
+
+def start_guest(top, qemu, work, guest, qemu_args, name="guest", qmp=True):
+    """Boots the guest kit under TCG with -cpu HV_CPU and @qemu_args; the
+    guest sources @guest (shell) as its test. Returns the process, the
+    console log's path and the QMP socket's path (None without @qmp)."""
+    script = os.path.join(work, name + ".sh")
+    log = os.path.join(work, name + ".log")
+    sock = os.path.join(work, name + ".sock") if qmp else None
+    with open(script, "w") as f:
+        f.write(guest)
+    open(log, "w").close()
+    cmd = [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
+           "--test=" + script, "--log=" + log, "--timeout=300"]
+    if qmp:
+        cmd.append("--qmp=" + sock)
+    proc = subprocess.Popen(cmd + ["--", "-cpu", HV_CPU] + qemu_args,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, log, sock
 
 
 class Qmp:
@@ -65,8 +100,10 @@ def wait_line(log, text, deadline):
 
 
 def report(results, log):
-    """Prints (ok, text) pairs as TAP, with the console's tail on failure,
-    and exits with the outcome."""
+    """Prints Results (or (ok, text) pairs) as TAP, with the console's tail
+    on failure, and exits with the outcome."""
+    if isinstance(results, Results):
+        results = results.items
     if not all(c for c, _ in results):
         with open(log) as f:
             for line in f.readlines()[-30:]:

@@ -5,13 +5,11 @@ and a key it sets reaches the guest's external pool file.
 
     hv_kvp.py TOP QEMU
 """
-import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, wait_line, report
+from guest_qmp import Qmp, Results, start_guest, wait_line, report
 
 CUE = "99999999-bbbb-4ccc-8ddd-000000000001"
 GUEST = f"""
@@ -36,27 +34,15 @@ say "pool0 $(tr '\\0' ' ' < /var/lib/hyperv/.kvp_pool_0 | tr -s ' ')"
 
 def main():
     top, qemu = sys.argv[1], sys.argv[2]
-    results = []
-
-    def ok(cond, text):
-        results.append((bool(cond), text))
+    results = Results()
+    ok = results.ok
 
     with tempfile.TemporaryDirectory() as work:
-        script = os.path.join(work, "guest.sh")
-        log = os.path.join(work, "console.log")
-        sock = os.path.join(work, "qmp.sock")
-        with open(script, "w") as f:
-            f.write(GUEST)
-        open(log, "w").close()
-        hv = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
-        proc = subprocess.Popen(
-            [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
-             "--test=" + script, "--log=" + log, "--timeout=300",
-             "--qmp=" + sock, "--", "-cpu", hv,
-             "-netdev", "user,id=n0",
+        proc, log, sock = start_guest(
+            top, qemu, work, GUEST,
+            ["-netdev", "user,id=n0",
              "-device", "virtio-net-pci,netdev=n0,romfile=",
-             "-device", "vmbus-bridge", "-device", "hv-kvp,id=kvp"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "-device", "vmbus-bridge", "-device", "hv-kvp,id=kvp"])
         deadline = time.monotonic() + 280
         try:
             qmp = Qmp(sock, deadline)

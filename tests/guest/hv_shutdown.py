@@ -6,13 +6,11 @@ the integration service can do it).
 
     hv_shutdown.py TOP QEMU
 """
-import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, wait_line, report
+from guest_qmp import Qmp, Results, start_guest, wait_line, report
 
 # The guest waits for the service, then for as long as the test may take:
 # only the host's request ends it ("GUEST: done" never comes).
@@ -27,24 +25,12 @@ say "ready"
 sleep 600
 """
 
-HV = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
-
-
 def boot(top, qemu, work, name, device, action, ok):
     """Boots with @device, runs @action(qmp) once the guest is ready, and
     reports how the guest ended."""
-    script = os.path.join(work, "guest.sh")
-    log = os.path.join(work, name + ".log")
-    sock = os.path.join(work, name + ".sock")
-    with open(script, "w") as f:
-        f.write(GUEST)
-    open(log, "w").close()
-    proc = subprocess.Popen(
-        [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
-         "--test=" + script, "--log=" + log, "--timeout=300",
-         "--qmp=" + sock, "--", "-cpu", HV, "-device", "vmbus-bridge",
-         "-device", device],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, log, sock = start_guest(top, qemu, work, GUEST,
+                                  ["-device", "vmbus-bridge",
+                                   "-device", device], name=name)
     deadline = time.monotonic() + 280
     qmp = None
     try:
@@ -65,10 +51,8 @@ def boot(top, qemu, work, name, device, action, ok):
 
 def main():
     top, qemu = sys.argv[1], sys.argv[2]
-    results = []
-
-    def ok(cond, text):
-        results.append((bool(cond), text))
+    results = Results()
+    ok = results.ok
 
     with tempfile.TemporaryDirectory() as work:
         def poweroff(qmp):

@@ -5,14 +5,12 @@ it set right by hv-timesync once Debian's hv_utils binds the service.
     hv_timesync.py TOP QEMU
 """
 import datetime
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 
-from guest_qmp import report
+from guest_qmp import Results, start_guest, report
 
 # The guest prints its clock before and after hv_utils, polling until the
 # clock jumps (at most 30 s of guest time).
@@ -40,26 +38,19 @@ def guest_value(log, key):
 
 def main():
     top, qemu = sys.argv[1], sys.argv[2]
-    results = []
-
-    def ok(cond, text):
-        results.append((bool(cond), text))
+    results = Results()
+    ok = results.ok
 
     with tempfile.TemporaryDirectory() as work:
-        script = os.path.join(work, "guest.sh")
-        log = os.path.join(work, "console.log")
-        with open(script, "w") as f:
-            f.write(GUEST)
         behind = datetime.datetime.now(datetime.timezone.utc) - \
             datetime.timedelta(hours=1)
-        hv = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
         start = time.time()
-        rc = subprocess.call(
-            [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
-             "--test=" + script, "--log=" + log, "--timeout=300", "--",
-             "-cpu", hv, "-rtc", "base=" + behind.strftime("%Y-%m-%dT%H:%M:%S"),
+        proc, log, _ = start_guest(
+            top, qemu, work, GUEST,
+            ["-rtc", "base=" + behind.strftime("%Y-%m-%dT%H:%M:%S"),
              "-device", "vmbus-bridge", "-device", "hv-timesync"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            qmp=False)
+        rc = proc.wait()
         end = time.time()
         ok(rc == 0, "the guest boots and powers off")
         ok(open(log).read().count("GUEST: TimeSync IC version 4.0"),

@@ -5,13 +5,11 @@ appears in the guest's /sys/bus/vmbus/devices; device_del makes it go away
 
     vmbus_hotplug.py TOP QEMU
 """
-import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, wait_line, report
+from guest_qmp import Qmp, Results, start_guest, wait_line, report
 
 INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 # Added once DEVICE_DELETED came: the guest's cue that it may power off
@@ -37,25 +35,13 @@ done
 
 def main():
     top, qemu = sys.argv[1], sys.argv[2]
-    results = []
-
-    def ok(cond, text):
-        results.append((bool(cond), text))
+    results = Results()
+    ok = results.ok
 
     with tempfile.TemporaryDirectory() as work:
-        script = os.path.join(work, "guest.sh")
-        log = os.path.join(work, "console.log")
-        sock = os.path.join(work, "qmp.sock")
-        with open(script, "w") as f:
-            f.write(GUEST)
-        open(log, "w").close()
-        hv = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
-        proc = subprocess.Popen(
-            [os.path.join(top, "guest", "run-guest.sh"), "--qemu=" + qemu,
-             "--test=" + script, "--log=" + log, "--timeout=300",
-             "--qmp=" + sock, "--", "-cpu", hv, "-device", "vmbus-bridge",
-             "-device", "vmbus-testdev"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc, log, sock = start_guest(top, qemu, work, GUEST,
+                                      ["-device", "vmbus-bridge",
+                                       "-device", "vmbus-testdev"])
         deadline = time.monotonic() + 280
         try:
             qmp = Qmp(sock, deadline)
