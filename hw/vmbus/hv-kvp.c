@@ -58,29 +58,6 @@ static const uint8_t kvp_wire_op[VMBUS_KVP_OP__MAX] = {
     [VMBUS_KVP_OP_ENUMERATE] = VMBUS_KVP_ENUMERATE,
 };
 
-/*
- * UTF-8 @s into @buf of @size bytes as NUL-terminated UTF-16LE; its size
- * in bytes with the NUL, or 0 (error set) when it does not fit.
- */
-static uint32_t to_utf16(const char *what, const char *s, uint8_t *buf,
-                         uint32_t size, Error **errp)
-{
-    g_autofree gunichar2 *u = NULL;
-    glong n = 0;
-
-    u = g_utf8_to_utf16(s, -1, NULL, &n, NULL);
-    if (!u || (n + 1) * 2 > size) {
-        error_setg(errp, "the %s must be valid UTF-8 of at most %u UTF-16 "
-                   "units", what, size / 2 - 1);
-        return 0;
-    }
-    for (glong i = 0; i < n; i++) {
-        stw_le_p(buf + 2 * i, u[i]);
-    }
-    stw_le_p(buf + 2 * n, 0);
-    return (n + 1) * 2;
-}
-
 /* The guest's UTF-16LE string of @size bytes, up to a NUL, as UTF-8. */
 static char *from_utf16(const uint8_t *buf, uint32_t size, uint32_t max)
 {
@@ -107,32 +84,35 @@ static bool kvp_send(HVKvp *kvp, const char *key, const char *value,
         .pool = kvp->pool,
     };
     struct vmbus_kvp_value *data = &msg.data;
+    uint32_t n;
 
     switch (kvp->op) {
     case VMBUS_KVP_OP_ENUMERATE:
         msg.enumerate.index = cpu_to_le32(kvp->index);
         break;
     case VMBUS_KVP_OP_DELETE:
-        msg.del.key_size = cpu_to_le32(to_utf16("key", key, msg.del.key,
-                                                sizeof(msg.del.key), errp));
-        if (!msg.del.key_size) {
+        n = vmbus_ic_put_utf16("key", key, msg.del.key, sizeof(msg.del.key),
+                               errp);
+        if (!n) {
             return false;
         }
+        msg.del.key_size = cpu_to_le32(n);
         break;
     case VMBUS_KVP_OP_SET:
-        data->value_size = cpu_to_le32(to_utf16("value", value, data->value,
-                                                sizeof(data->value), errp));
-        if (!data->value_size) {
+        n = vmbus_ic_put_utf16("value", value, data->value,
+                               sizeof(data->value), errp);
+        if (!n) {
             return false;
         }
+        data->value_size = cpu_to_le32(n);
         /* fall through */
     case VMBUS_KVP_OP_GET:
         data->value_type = cpu_to_le32(VMBUS_KVP_REG_SZ);
-        data->key_size = cpu_to_le32(to_utf16("key", key, data->key,
-                                              sizeof(data->key), errp));
-        if (!data->key_size) {
+        n = vmbus_ic_put_utf16("key", key, data->key, sizeof(data->key), errp);
+        if (!n) {
             return false;
         }
+        data->key_size = cpu_to_le32(n);
         break;
     }
     trace_hv_kvp_request(kvp->request_id, kvp->op, kvp->pool, kvp->index);

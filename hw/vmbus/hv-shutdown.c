@@ -46,14 +46,12 @@ static bool shutdown_request(HVShutdown *sd, bool reboot, bool force,
                              const char *message, Error **errp)
 {
     VMBusIC *ic = VMBUS_IC(sd);
-    g_autofree gunichar2 *utf16 = NULL;
     struct vmbus_ic_shutdown msg = {
         .reason_code = cpu_to_le32(reason),
         .timeout_seconds = cpu_to_le32(timeout),
         .flags = cpu_to_le32((force ? VMBUS_SHUTDOWN_FLAG_FORCE : 0) |
                              (reboot ? VMBUS_SHUTDOWN_FLAG_RESTART : 0)),
     };
-    glong len = 0;
 
     if (ic->state != VMBUS_IC_READY) {
         error_setg(errp, "the guest has not started its shutdown service");
@@ -63,16 +61,9 @@ static bool shutdown_request(HVShutdown *sd, bool reboot, bool force,
         error_setg(errp, "a request still waits for the guest's answer");
         return false;
     }
-    if (message) {
-        utf16 = g_utf8_to_utf16(message, -1, NULL, &len, NULL);
-        if (!utf16 || len >= ARRAY_SIZE(msg.message)) {
-            error_setg(errp, "the message must be valid UTF-8 of at most "
-                       "%zu characters", ARRAY_SIZE(msg.message) - 1);
-            return false;
-        }
-        for (glong i = 0; i < len; i++) {
-            msg.message[i] = cpu_to_le16(utf16[i]);
-        }
+    if (message && !vmbus_ic_put_utf16("message", message, msg.message,
+                                       sizeof(msg.message), errp)) {
+        return false;
     }
     trace_hv_shutdown_request(reboot, force, reason);
     return vmbus_ic_request(ic, VMBUS_IC_MSG_SHUTDOWN, &msg, sizeof(msg));

@@ -26,8 +26,6 @@
 #include "vmbus-internal.h"
 #include "trace.h"
 
-#define VMBUS_STATUS_UNSUCCESSFUL   0xc0000001
-
 static VMBus *chan_bus(VMBusChannel *chan)
 {
     return VMBUS(qdev_get_parent_bus(DEVICE(chan->dev)));

@@ -25,9 +25,6 @@
 #include "vmbus-internal.h"
 #include "trace.h"
 
-/* NTSTATUS for a refused hv_sock connection. */
-#define VMBUS_STATUS_CONNECTION_REFUSED     0xc0000236
-
 struct VMBusRouteCtx {
     VMBus *vmbus;
     bool dead;                  /* the route was dropped while posting */

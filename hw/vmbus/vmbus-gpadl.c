@@ -27,10 +27,6 @@
 #include "vmbus-internal.h"
 #include "trace.h"
 
-/* NTSTATUS values in GPADL_CREATED. */
-#define VMBUS_STATUS_SUCCESS        0
-#define VMBUS_STATUS_UNSUCCESSFUL   0xc0000001
-
 /* The most page numbers the range buffer can hold beside its ranges. */
 static uint64_t gpadl_max_pages(const VMBusGpadl *gpadl)
 {

@@ -271,6 +271,26 @@ static void ic_close(VMBusChannel *chan)
     }
 }
 
+uint32_t vmbus_ic_put_utf16(const char *what, const char *s, void *buf,
+                            uint32_t size, Error **errp)
+{
+    g_autofree gunichar2 *u = NULL;
+    uint8_t *p = buf;
+    glong n = 0;
+
+    u = g_utf8_to_utf16(s, -1, NULL, &n, NULL);
+    if (!u || (n + 1) * 2 > size) {
+        error_setg(errp, "the %s must be valid UTF-8 of at most %u UTF-16 "
+                   "units", what, size / 2 - 1);
+        return 0;
+    }
+    for (glong i = 0; i < n; i++) {
+        stw_le_p(p + 2 * i, u[i]);
+    }
+    stw_le_p(p + 2 * n, 0);
+    return (n + 1) * 2;
+}
+
 typedef struct ICFind {
     const char *type;
     const char *id;

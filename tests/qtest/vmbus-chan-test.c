@@ -729,6 +729,46 @@ static void test_versions(const void *data)
     qtest_quit(f.qts);
 }
 
+/*
+ * Before 2.4 the guest names its interrupt page: one that is not a page
+ * of RAM (unaligned, or MMIO) is never touched, and the channel still
+ * carries packets.
+ */
+static void test_bad_int_page(void)
+{
+    static const uint64_t pages[] = { VMBUS_GUEST_INT_PAGE + 8, 0xfee00000 };
+
+    for (int i = 0; i < ARRAY_SIZE(pages); i++) {
+        TDGuest f;
+        HvpMessage offer;
+
+        f.qts = qtest_init("-M q35 -m 64 -smp 2 -cpu " TD_CPU
+                           " -device vmbus-bridge -device vmbus-testdev");
+        vmbus_guest_init(&f.g, f.qts, 2, TD_SINT);
+        f.g.int_page = pages[i];
+        qtest_memset(f.qts, VMBUS_GUEST_INT_PAGE, 0, TD_PAGE);
+        vmbus_guest_connect(&f.g, 0x00010001);
+        g_assert_cmpint(vmbus_guest_request_offers(&f.g, &offer, 1), ==, 1);
+        f.ch = (VMBusGuestChannel) {
+            .relid = ldl_le_p(offer.payload + 184),
+            .connid = ldl_le_p(offer.payload + 192),
+            .gpadl = 1, .ring_gpa = VMBUS_GUEST_MEM,
+            .send_pages = 4, .recv_pages = 4,
+        };
+        g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
+        /* The guest signals on its dedicated connection id. */
+        f.g.version = 0x00020004;
+        td_assert_echo(&f);
+        f.g.version = 0x00010001;
+        /* Flag 0 is raised; the page the guest named stays untouched. */
+        g_assert_true(hvp_test_and_clear_event(f.qts, 0, TD_SINT, 0));
+        g_assert_cmpuint(qtest_readq(f.qts, VMBUS_GUEST_INT_PAGE), ==, 0);
+        g_assert_cmpuint(qtest_readq(f.qts, VMBUS_GUEST_INT_PAGE + 8), ==,
+                         0);
+        qtest_quit(f.qts);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const uint32_t versions[] = {
@@ -756,6 +796,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/channel/modify", test_modify_channel);
     qtest_add_func("/vmbus/channel/migrate-open", test_migrate_open);
     qtest_add_func("/vmbus/channel/unplug-open", test_unplug_open);
+    qtest_add_func("/vmbus/channel/bad-int-page", test_bad_int_page);
     qtest_add_func("/vmbus/channel/every-message", test_every_message);
     qtest_add_func("/vmbus/channel/subchannels", test_subchannels);
     qtest_add_func("/vmbus/channel/subchannel-migrate",

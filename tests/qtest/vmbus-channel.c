@@ -173,7 +173,7 @@ static void ring_rw(QTestState *qts, uint64_t ctrl, uint32_t datasize,
  */
 static void signal_host(VMBusGuest *g, VMBusGuestChannel *ch)
 {
-    uint64_t word = VMBUS_GUEST_INT_PAGE + PAGE / 2 + ch->relid / 32 * 4;
+    uint64_t word = g->int_page + PAGE / 2 + ch->relid / 32 * 4;
 
     if (g->version >= 0x00020004) {
         g_assert_cmpuint(hvp_signal_event(g->qts, 0, ch->connid, 0), ==, 0);
@@ -272,7 +272,7 @@ bool vmbus_guest_recv_pkt(VMBusGuest *g, VMBusGuestChannel *ch,
 
 bool vmbus_guest_event(VMBusGuest *g, VMBusGuestChannel *ch, uint32_t vp)
 {
-    uint64_t word = VMBUS_GUEST_INT_PAGE + ch->relid / 32 * 4;
+    uint64_t word = g->int_page + ch->relid / 32 * 4;
     uint32_t bits, bit = 1u << (ch->relid % 32);
 
     if (g->version >= 0x00020004) {

@@ -22,6 +22,7 @@ void vmbus_guest_init(VMBusGuest *g, QTestState *qts, int nvps, uint8_t sint)
     g->qts = qts;
     g->nvps = nvps;
     g->sint = sint;
+    g->int_page = VMBUS_GUEST_INT_PAGE;
     hvp_enable_hypercalls(qts);
     for (int vp = 0; vp < nvps; vp++) {
         hvp_enable_synic(qts, vp, sint, 0x50);
@@ -65,7 +66,7 @@ uint16_t vmbus_guest_contact(VMBusGuest *g, uint32_t version, uint32_t conn,
     if (v5) {
         body[8] = g->sint;
     } else {
-        stq_le_p(body + 8, VMBUS_GUEST_INT_PAGE);
+        stq_le_p(body + 8, g->int_page);
     }
     if (!conn) {
         conn = v5 ? 4 : 1;

@@ -44,6 +44,7 @@ typedef struct VMBusGuest {
     uint8_t sint;           /* where the host's messages arrive */
     uint32_t version;       /* 0 while not connected */
     uint32_t conn_id;       /* where the guest posts */
+    uint64_t int_page;      /* named in contact before 5.0 */
 } VMBusGuest;
 
 /* Enables hypercalls and SINT @sint (vector 0x50) on @nvps VPs. */

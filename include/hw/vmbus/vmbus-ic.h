@@ -94,6 +94,14 @@ static inline bool vmbus_ic_busy(VMBusIC *ic)
 }
 
 /*
+ * UTF-8 @s into @buf of @size bytes as NUL-terminated UTF-16LE, as the
+ * services' strings travel; its size in bytes with the NUL, or 0 (error
+ * set, naming @what) when it is not UTF-8 or does not fit.
+ */
+uint32_t vmbus_ic_put_utf16(const char *what, const char *s, void *buf,
+                            uint32_t size, Error **errp);
+
+/*
  * For QMP commands: the device of @type with id @id, or the only one of
  * @type when @id is NULL; an error naming what is wrong otherwise.
  */

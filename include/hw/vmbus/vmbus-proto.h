@@ -33,6 +33,11 @@
 #define VMBUS_MESSAGE_SINT              2
 /* Before 2.4: channel events shared by all channels (interrupt page). */
 #define VMBUS_EVENT_CONNECTION_ID       2
+/* NTSTATUS values in GPADL_CREATED, OPENCHANNEL_RESULT and the like. */
+#define VMBUS_STATUS_SUCCESS                0
+#define VMBUS_STATUS_UNSUCCESSFUL           0xc0000001
+#define VMBUS_STATUS_CONNECTION_REFUSED     0xc0000236
+
 /* The SynIC message type of every VMBus message. */
 #define VMBUS_HV_MESSAGE_TYPE           1
 
