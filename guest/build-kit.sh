@@ -19,8 +19,10 @@ log() { printf 'guest-kit: %s\n' "$*" >&2; }
 
 # The modules the guest tests load, in no particular order: their
 # dependencies are found from each module's own .modinfo.
-# virtio_net gives the KVP test an address to report.
-want_modules="hv_vmbus hv_utils hv_netvsc hv_storvsc virtio_pci virtio_net"
+# virtio_net gives the KVP test an address to report; sd_mod and sr_mod the
+# disks storvsc finds; virtio_*, ahci and e1000 are the benchmarks' peers.
+want_modules="hv_vmbus hv_utils hv_netvsc hv_storvsc sd_mod sr_mod virtio_pci
+  virtio_net virtio_blk virtio_scsi ahci e1000"
 
 mkdir -p "$cache/debs" "$out"
 
@@ -81,14 +83,16 @@ modinfo_depends() { # the depends= field of a module file
 
 # Depth-first: every module after the ones it depends on.
 order=()
-declare -A seen
+declare -A seen deps
 visit() {
     local m=$1 d
     [ -n "${seen[$m]:-}" ] && return
     seen[$m]=1
     [ -n "${modpath[$m]:-}" ] || { log "error: module $m not in $real_pkg"; exit 1; }
+    deps[$m]=
     for d in $(modinfo_depends "${modpath[$m]}" | tr ',' ' '); do
         visit "${d//-/_}"
+        deps[$m]+=" ${d//-/_}"
     done
     order+=("$m")
 }
@@ -118,6 +122,9 @@ for m in "${order[@]}"; do
     esac
 done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
+for m in "${order[@]}"; do
+    printf '%s:%s\n' "$m" "${deps[$m]}"
+done > "$root/lib/modules/deps"
 echo "$kver" > "$root/etc/kernel-release"
 cp "$top/guest/init" "$root/init"
 chmod +x "$root/init"

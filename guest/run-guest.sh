@@ -8,6 +8,7 @@
 #     --timeout=SECS   kill the guest after this long (default 300)
 #     --append=ARGS    more kernel command line
 #     --qmp=PATH       a QMP server socket at PATH (for tests that drive it)
+#     --add=FILE       also put FILE in the guest's /bin (with --test)
 #     --interactive    console on this terminal, with a shell after the tour
 #     --print-cmd      print the QEMU command line and exit
 #
@@ -25,6 +26,7 @@ qmp=""
 interactive=0
 print_cmd=0
 extra=()
+adds=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --timeout=*) timeout=${1#*=} ;;
     --append=*) append=${1#*=} ;;
     --qmp=*) qmp=${1#*=} ;;
+    --add=*) adds+=("${1#*=}") ;;
     --interactive) interactive=1 ;;
     --print-cmd) print_cmd=1 ;;
     --) shift; extra=("$@"); break ;;
@@ -51,6 +54,10 @@ if [ -n "$test_script" ]; then
     # The kernel unpacks concatenated archives in order: ours adds the test.
     mkdir -p "$work/add/etc"
     cp "$test_script" "$work/add/etc/guest-test.sh"
+    if [ ${#adds[@]} -gt 0 ]; then
+        mkdir -p "$work/add/bin"
+        cp "${adds[@]}" "$work/add/bin/"
+    fi
     (cd "$work/add" && find . | cpio -o -H newc --quiet) | gzip -1 > "$work/test.cpio.gz"
     cat "$kit/initrd.img" "$work/test.cpio.gz" > "$work/initrd.img"
     initrd=$work/initrd.img

@@ -11,16 +11,21 @@ mode=${1:-}
 
 step() { printf '==> %s\n' "$*"; }
 
-# Hyper-V enlightenments under TCG, the VMBus and the integration services
-# that Debian's hv_utils binds without a daemon.
-devices=(-cpu qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on
-         -device vmbus-bridge -device hv-heartbeat -device hv-shutdown
-         -device hv-timesync)
-
 step "emulator: $("$qemu" --version | head -n 1)"
 step "building the guest kit (Debian's kernel and busybox, cached after the first run)"
 kit=$("$top/guest/build-kit.sh")
 step "guest kit in $kit"
+# A scratch disk beside the kit, kept for running the guest by hand.
+disk=$(dirname "$kit")/demo-disk.img
+[ -f "$disk" ] || truncate -s 256M "$disk"
+
+# Hyper-V enlightenments under TCG, the VMBus, the integration services
+# that Debian's hv_utils binds without a daemon, and a disk on hv-scsi.
+devices=(-cpu qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on
+         -device vmbus-bridge -device hv-heartbeat -device hv-shutdown
+         -device hv-timesync -device hv-scsi,id=scsi
+         -drive "if=none,id=disk0,file=$disk,format=raw"
+         -device scsi-hd,bus=scsi.0,drive=disk0)
 
 cmd=$("$top/guest/run-guest.sh" --qemu="$qemu" --print-cmd -- "${devices[@]}")
 if [ "$mode" = --interactive ]; then

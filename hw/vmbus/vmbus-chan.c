@@ -36,6 +36,11 @@ VMBusDevice *vmbus_channel_device(VMBusChannel *chan)
     return chan->dev;
 }
 
+VMBusChannel *vmbus_device_channel(VMBusDevice *vdev, uint16_t index)
+{
+    return index < vdev->nchans ? &vdev->chans[index] : NULL;
+}
+
 bool vmbus_channel_is_open(VMBusChannel *chan)
 {
     return chan->open;

@@ -364,6 +364,19 @@ void vmbus_channel_send_batch_end(VMBusChannel *chan)
     }
 }
 
+/* Pages that follow each other in guest memory make one entry. */
+static void sgl_add_merged(QEMUSGList *sgl, dma_addr_t base, dma_addr_t len)
+{
+    ScatterGatherEntry *last = sgl->nsg ? &sgl->sg[sgl->nsg - 1] : NULL;
+
+    if (last && last->base + last->len == base) {
+        last->len += len;
+        sgl->size += len;
+    } else {
+        qemu_sglist_add(sgl, base, len);
+    }
+}
+
 int vmbus_packet_map_sgl(VMBusChannel *chan, const VMBusPacket *pkt,
                          QEMUSGList *sgl)
 {
@@ -401,7 +414,7 @@ int vmbus_packet_map_sgl(VMBusChannel *chan, const VMBusPacket *pkt,
                 !vmbus_gpa_page_is_ram(pfn * VMBUS_PAGE_SIZE)) {
                 goto bad_sgl;
             }
-            qemu_sglist_add(sgl, pfn * VMBUS_PAGE_SIZE + skip, chunk);
+            sgl_add_merged(sgl, pfn * VMBUS_PAGE_SIZE + skip, chunk);
             len -= chunk;
         }
     }

@@ -109,6 +109,8 @@ extern const VMStateDescription vmstate_vmbus_device;
  */
 
 VMBusDevice *vmbus_channel_device(VMBusChannel *chan);
+/* Channel @index of @vdev (0: the primary); NULL beyond the last. */
+VMBusChannel *vmbus_device_channel(VMBusDevice *vdev, uint16_t index);
 bool vmbus_channel_is_open(VMBusChannel *chan);
 /* 0 for the primary, 1 and up for subchannels. */
 uint16_t vmbus_channel_index(VMBusChannel *chan);
