@@ -208,8 +208,17 @@ void vmbus_channel_recv_done(VMBusChannel *chan)
     smp_mb();
     ring_st(chan, ring, VMBUS_RING_READ_INDEX, ring->pos);
     ring->published = ring->pos;
-    /* The new read index is visible before its pending size is read. */
+    /* The new read index is visible before the guest's state is read. */
     smp_mb();
+
+    /*
+     * A guest that wrote after the last read saw the old read index, not
+     * an empty ring, so it did not signal: look again for it.
+     */
+    write = ring_ld(chan, ring, VMBUS_RING_WRITE_INDEX);
+    if (write != ring->pos) {
+        qemu_bh_schedule(chan->kick_bh);
+    }
 
     /* A guest waiting for room asked to hear when it has enough. */
     if (!(ring_ld(chan, ring, VMBUS_RING_FEATURE_BITS) &
@@ -217,7 +226,6 @@ void vmbus_channel_recv_done(VMBusChannel *chan)
         return;
     }
     pending = ring_ld(chan, ring, VMBUS_RING_PENDING_SEND_SZ);
-    write = ring_ld(chan, ring, VMBUS_RING_WRITE_INDEX);
     if (pending && index_ok(ring, write) &&
         ring_free(ring, write, old) <= pending &&
         ring_free(ring, write, ring->pos) > pending) {

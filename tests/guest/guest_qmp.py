@@ -21,10 +21,12 @@ class Results:
         self.items.append((bool(cond), text))
 
 
-def start_guest(top, qemu, work, guest, qemu_args, name="guest", qmp=True):
+def start_guest(top, qemu, work, guest, qemu_args, name="guest", qmp=True,
+                adds=()):
     """Boots the guest kit under TCG with -cpu HV_CPU and @qemu_args; the
-    guest sources @guest (shell) as its test. Returns the process, the
-    console log's path and the QMP socket's path (None without @qmp)."""
+    guest sources @guest (shell) as its test, with the files @adds in its
+    /bin. Returns the process, the console log's path and the QMP socket's
+    path (None without @qmp)."""
     script = os.path.join(work, name + ".sh")
     log = os.path.join(work, name + ".log")
     sock = os.path.join(work, name + ".sock") if qmp else None
@@ -35,6 +37,7 @@ def start_guest(top, qemu, work, guest, qemu_args, name="guest", qmp=True):
            "--test=" + script, "--log=" + log, "--timeout=300"]
     if qmp:
         cmd.append("--qmp=" + sock)
+    cmd += ["--add=" + a for a in adds]
     proc = subprocess.Popen(cmd + ["--", "-cpu", HV_CPU] + qemu_args,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -86,6 +89,27 @@ class Qmp:
         for msg in self.event_msgs:
             if msg["event"] == name:
                 return msg.get("data", {})
+        return None
+
+
+def build_blkbench(top, work):
+    """benchmarks/guest/blkbench.c, built static for the guest's /bin."""
+    path = os.path.join(work, "blkbench")
+    subprocess.run(["gcc", "-O2", "-static", "-pthread", "-o", path,
+                    os.path.join(top, "benchmarks", "guest", "blkbench.c")],
+                   check=True)
+    return path
+
+
+def wait_exit(proc, deadline):
+    """The guest runner's exit status, or None if it is still running at
+    @deadline: then it is killed, with its QEMU (a hang fails the test)."""
+    try:
+        return proc.wait(timeout=max(1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)])
+        proc.kill()
+        proc.wait()
         return None
 
 

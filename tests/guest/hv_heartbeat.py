@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, Results, start_guest, wait_line, report
+from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
+                       wait_line)
 
 # vmbus-testdev instances the host adds as cues for the guest's next step.
 CUE = "99999999-bbbb-4ccc-8ddd-00000000000%d"
@@ -98,7 +99,7 @@ def main():
             qmp.cmd("device_add", driver="vmbus-testdev", instanceid=CUE % 3)
         except Exception as e:  # a hang or a dead QEMU fails the test
             ok(False, f"driving the guest: {e!r}")
-        rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+        rc = wait_exit(proc, deadline)
         ok(rc == 0, "the guest powers off cleanly")
         with open(log) as f:
             bad = [line for line in f if line.startswith("GUEST: dmesg:")]

@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, Results, start_guest, wait_line, report
+from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
+                       wait_line)
 
 CUE = "99999999-bbbb-4ccc-8ddd-000000000001"
 GUEST = f"""
@@ -76,7 +77,7 @@ def main():
                f"the key is in the guest's external pool ({pool})")
         except Exception as e:  # a hang or a dead QEMU fails the test
             ok(False, f"driving the guest: {e!r}")
-        rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+        rc = wait_exit(proc, deadline)
         ok(rc == 0, "the guest powers off cleanly")
         report(results, log)
 

@@ -10,7 +10,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, Results, start_guest, wait_line, report
+from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
+                       wait_line)
 
 # The guest waits for the service, then for as long as the test may take:
 # only the host's request ends it ("GUEST: done" never comes).
@@ -42,7 +43,7 @@ def boot(top, qemu, work, name, device, action, ok):
         ok(qmp.wait_event("SHUTDOWN", deadline), f"{name}: QEMU shuts down")
     except Exception as e:  # a hang or a dead QEMU fails the test
         ok(False, f"{name}: driving the guest: {e!r}")
-    rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+    rc = wait_exit(proc, deadline)
     ok(rc == 3, f"{name}: QEMU exits cleanly, before the guest's script")
     ok(not wait_line(log, "done", time.monotonic() + 0.5),
        f"{name}: the guest's own script did not end it")

@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import Qmp, Results, start_guest, wait_line, report
+from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
+                       wait_line)
 
 INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 # Added once DEVICE_DELETED came: the guest's cue that it may power off
@@ -65,7 +66,7 @@ def main():
                     instanceid=GO)
         except Exception as e:  # a hang or a dead QEMU fails the test
             ok(False, f"driving the guest: {e!r}")
-        rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+        rc = wait_exit(proc, deadline)
         ok(rc == 0, "the guest powers off cleanly")
         report(results, log)
 
