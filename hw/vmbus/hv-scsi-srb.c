@@ -17,6 +17,7 @@
 #include "qemu/log.h"
 #include "qemu/error-report.h"
 #include "migration/qemu-file-types.h"
+#include "migration/qemu-file.h"
 #include "scsi/constants.h"
 #include "hw/vmbus/hv-scsi.h"
 #include "trace.h"
@@ -49,6 +50,18 @@ static void hv_scsi_req_free(HVScsiReq *req)
     g_free(req);
 }
 
+bool hv_scsi_done_waiting(HVScsi *s, uint16_t chan_index)
+{
+    HVScsiReq *req;
+
+    QTAILQ_FOREACH(req, &s->done, next) {
+        if (req->chan_index == chan_index) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void hv_scsi_req_finish(HVScsiReq *req)
 {
     HVScsi *s = req->dev;
@@ -68,7 +81,12 @@ void hv_scsi_req_finish(HVScsiReq *req)
         hv_scsi_req_free(req);
         return;
     }
-    ret = vmbus_channel_complete(chan, req->trans_id, &req->pkt,
+    /*
+     * Behind completions that wait for room, never before them: a send
+     * that fits would take back the host's request to hear of room.
+     */
+    ret = hv_scsi_done_waiting(s, req->chan_index) ? -ENOSPC :
+          vmbus_channel_complete(chan, req->trans_id, &req->pkt,
                                  req->reply_len);
     if (ret == -ENOSPC) {
         /* The guest reads its ring again: notify sends it then. */
@@ -100,17 +118,40 @@ bool hv_scsi_flush_done(HVScsi *s, VMBusChannel *chan)
     return true;
 }
 
+/* The first request the SCSI layer works on for @chan_index, or NULL. */
+static HVScsiReq *first_active(HVScsi *s, int chan_index)
+{
+    HVScsiReq *req;
+
+    QTAILQ_FOREACH(req, &s->active, next) {
+        if (chan_index < 0 || req->chan_index == chan_index) {
+            return req;
+        }
+    }
+    return NULL;
+}
+
+void hv_scsi_cancel_all(HVScsi *s, int chan_index)
+{
+    HVScsiReq *req;
+
+    /*
+     * Cancelling waits for the block layer, which may complete and free
+     * other requests meanwhile: start from the head each time. Nobody
+     * hears of them: the guest closed the channel.
+     */
+    while ((req = first_active(s, chan_index))) {
+        req->want_reply = false;
+        scsi_req_cancel(req->sreq);
+    }
+}
+
 void hv_scsi_drop_channel(HVScsi *s, VMBusChannel *chan)
 {
     uint16_t index = vmbus_channel_index(chan);
     HVScsiReq *req, *next;
 
-    /* Cancelling completes synchronously; the closed channel drops it. */
-    QTAILQ_FOREACH_SAFE(req, &s->active, next, next) {
-        if (req->chan_index == index) {
-            scsi_req_cancel(req->sreq);
-        }
-    }
+    hv_scsi_cancel_all(s, index);
     QTAILQ_FOREACH_SAFE(req, &s->done, next, next) {
         if (req->chan_index == index) {
             QTAILQ_REMOVE(&s->done, req, next);
@@ -342,8 +383,13 @@ static int hv_scsi_parse_cdb(SCSIDevice *dev, SCSICommand *cmd, uint8_t *buf,
                              size_t buf_len, void *hba_private)
 {
     HVScsiReq *req = hba_private;
-    uint8_t data_in = req->pkt.srb.data_in;
+    uint8_t data_in;
 
+    if (!req) {
+        /* A request reloaded after migration: QEMU's parse stands. */
+        return cmd->len ? 0 : -1;
+    }
+    data_in = req->pkt.srb.data_in;
     if (!cmd->len) {
         /* A command QEMU does not know: as long as the SRB says. */
         cmd->len = MIN(buf_len, sizeof(cmd->buf));
@@ -390,6 +436,8 @@ static void *hv_scsi_load_request(QEMUFile *f, SCSIRequest *sreq)
     req->reply_len = qemu_get_be32(f);
     qemu_get_buffer(f, (uint8_t *)&req->pkt, sizeof(req->pkt));
     nsg = qemu_get_be32(f);
+    req->pkt.srb.sense_info_length = MIN(req->pkt.srb.sense_info_length,
+                                         VSTOR_SENSE_MAX);
     bad = req->chan_index >= VMBUS_DEVICE(s)->nchans ||
           req->reply_len > sizeof(req->pkt) ||
           nsg > s->max_transfer / VMBUS_PAGE_SIZE + 1;
@@ -403,8 +451,9 @@ static void *hv_scsi_load_request(QEMUFile *f, SCSIRequest *sreq)
         bad = req->sgl.size > s->max_transfer;
     }
     if (bad) {
-        /* Run it on no memory and tell nobody; the guest retries. */
+        /* Run it on no memory and tell nobody; the load fails anyway. */
         error_report("hv-scsi: invalid request in the migration stream");
+        qemu_file_set_error(f, -EINVAL);
         qemu_sglist_destroy(&req->sgl);
         qemu_sglist_init(&req->sgl, DEVICE(s), 0, &address_space_memory);
         req->chan_index = 0;

@@ -40,6 +40,9 @@ static uint32_t op_body_size(uint32_t op)
         return sizeof(struct vstor_protocol_version);
     case VSTOR_OP_CREATE_SUB_CHANNELS:
         return sizeof(uint16_t);
+    case VSTOR_OP_RESET_LUN:
+        /* The SRB's address: path, target and LUN. */
+        return offsetof(struct vstor_srb, lun) + 1;
     default:
         return 0;
     }
@@ -133,20 +136,20 @@ void hv_scsi_handle_packet(HVScsi *s, VMBusChannel *chan,
         qemu_log_mask(LOG_GUEST_ERROR, "hv-scsi: operation %u in a packet "
                       "of %u bytes\n", op, pkt->len);
         status = VSTOR_STATUS_INVALID_PARAMETER;
-        op = 0;
-    } else if (op == VSTOR_OP_EXECUTE_SRB) {
+        goto done;
+    }
+    if (op == VSTOR_OP_EXECUTE_SRB) {
         hv_scsi_execute_srb(s, chan, pkt, req);
         return;
-    } else if (vmbus_channel_index(chan)) {
+    }
+    if (vmbus_channel_index(chan)) {
         qemu_log_mask(LOG_GUEST_ERROR, "hv-scsi: operation %u on a "
                       "subchannel\n", op);
         status = VSTOR_STATUS_INVALID_DEVICE_REQUEST;
-        op = 0;
+        goto done;
     }
 
     switch (op) {
-    case 0:
-        break;
     case VSTOR_OP_BEGIN_INITIALIZATION:
         /* A guest may start over, as after kexec. */
         s->init_state = HV_SCSI_INIT_BEGUN;
@@ -187,6 +190,7 @@ void hv_scsi_handle_packet(HVScsi *s, VMBusChannel *chan,
                       "order (initialization state %u)\n", op,
                       s->init_state);
     }
+done:
     req->pkt.status = cpu_to_le32(status);
     hv_scsi_req_finish(req);
 }
@@ -204,7 +208,9 @@ void hv_scsi_send_rescan(HVScsi *s)
         return;
     }
     trace_hv_scsi_rescan();
-    if (vmbus_channel_send(chan, VMBUS_PACKET_DATA_INBAND, 0, 0, NULL, 0,
+    /* After the completions that wait for room: notify sends it then. */
+    if (hv_scsi_done_waiting(s, 0) ||
+        vmbus_channel_send(chan, VMBUS_PACKET_DATA_INBAND, 0, 0, NULL, 0,
                            &pkt, vstor_packet_size(s->version)) == -ENOSPC) {
         s->rescan_pending = true;
     }

@@ -128,9 +128,7 @@ static void hv_scsi_unrealize(DeviceState *dev)
     HVScsiReq *req, *next;
 
     /* The channels are closed; the LUNs went first, with their requests. */
-    QTAILQ_FOREACH_SAFE(req, &s->active, next, next) {
-        scsi_req_cancel(req->sreq);
-    }
+    hv_scsi_cancel_all(s, -1);
     QTAILQ_FOREACH_SAFE(req, &s->done, next, next) {
         QTAILQ_REMOVE(&s->done, req, next);
         hv_scsi_req_finish(req);

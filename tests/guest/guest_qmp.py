@@ -3,6 +3,7 @@ script, a small QMP client, the guest's console lines, and the TAP
 report."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +41,8 @@ def start_guest(top, qemu, work, guest, qemu_args, name="guest", qmp=True,
     cmd += ["--add=" + a for a in adds]
     proc = subprocess.Popen(cmd + ["--", "-cpu", HV_CPU] + qemu_args,
                             stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     return proc, log, sock
 
 
@@ -107,8 +109,7 @@ def wait_exit(proc, deadline):
     try:
         return proc.wait(timeout=max(1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)])
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return None
 

@@ -151,7 +151,7 @@ typedef struct SVRequest {
     uint64_t buf;
     uint32_t buf_len;
     const uint64_t *pfns;
-    /* Set by sv_srb_*: zero means as Linux does. */
+    /* Zero: as Linux sends them. */
     uint8_t sense_len;          /* 0: SV_SENSE_SIZE */
     uint32_t pkt_len;           /* 0: the version's packet size */
 } SVRequest;

@@ -97,6 +97,10 @@ void hv_scsi_req_finish(HVScsiReq *req);
 bool hv_scsi_flush_done(HVScsi *s, VMBusChannel *chan);
 /* Drops what @chan's guest will never see: it closed the channel. */
 void hv_scsi_drop_channel(HVScsi *s, VMBusChannel *chan);
+/* Cancels, unanswered, the requests of channel @chan_index (-1: all). */
+void hv_scsi_cancel_all(HVScsi *s, int chan_index);
+/* Whether completions for channel @chan_index wait for ring space. */
+bool hv_scsi_done_waiting(HVScsi *s, uint16_t chan_index);
 extern const SCSIBusInfo hv_scsi_bus_info;
 
 #endif
