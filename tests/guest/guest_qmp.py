@@ -63,8 +63,8 @@ class Qmp:
         self.file.readline()
         self.cmd("qmp_capabilities")
 
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+    def cmd(self, command, **args):
+        self.file.write(json.dumps({"execute": command, "arguments": args}) + "\n")
         self.file.flush()
         while True:
             msg = json.loads(self.file.readline())
