@@ -20,12 +20,14 @@ disk=$(dirname "$kit")/demo-disk.img
 [ -f "$disk" ] || truncate -s 256M "$disk"
 
 # Hyper-V enlightenments under TCG, the VMBus, the integration services
-# that Debian's hv_utils binds without a daemon, and a disk on hv-scsi.
+# that Debian's hv_utils binds without a daemon, a disk on hv-scsi and a
+# NIC on hv-net (QEMU's user network, serving the kit over TFTP).
 devices=(-cpu qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on
          -device vmbus-bridge -device hv-heartbeat -device hv-shutdown
          -device hv-timesync -device hv-scsi,id=scsi
          -drive "if=none,id=disk0,file=$disk,format=raw"
-         -device scsi-hd,bus=scsi.0,drive=disk0)
+         -device scsi-hd,bus=scsi.0,drive=disk0
+         -netdev "user,id=net0,tftp=$kit" -device hv-net,netdev=net0)
 
 cmd=$("$top/guest/run-guest.sh" --qemu="$qemu" --print-cmd -- "${devices[@]}")
 if [ "$mode" = --interactive ]; then
@@ -42,6 +44,8 @@ rc=0
     -- "${devices[@]}" > /dev/null || rc=$?
 grep '^GUEST:' "$log" | sed 's/^GUEST: /    guest: /'
 secs=$(( $(date +%s) - start ))
+echo "    host: vmlinuz is $(wc -c < "$kit/vmlinuz") bytes, md5" \
+    "$(md5sum < "$kit/vmlinuz" | cut -c1-32)"
 
 echo
 step "summary"
