@@ -22,8 +22,8 @@
 #include "hw/net/net_rx_pkt.h"
 #include "trace.h"
 
-/* RNDIS header, packet header and at most two per-packet records. */
-#define RX_HEADER_MAX   (8 + sizeof(struct rndis_packet) + 2 * 16)
+/* RNDIS header, packet header and at most three per-packet records. */
+#define RX_HEADER_MAX   (8 + sizeof(struct rndis_packet) + 3 * 16)
 
 static bool slot_alloc(HVNet *n, uint32_t *slot)
 {
@@ -221,7 +221,8 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
 {
     VMBusDevice *vdev = VMBUS_DEVICE(n);
     uint8_t hdr[RX_HEADER_MAX];
-    uint32_t ppi_len = 0, csum = 0, slot, total;
+    uint32_t ppi_len = 0, csum = 0, vlan_strip = 0, slot, total;
+    uint64_t data;
     uint16_t idx = 0;
     bool ip4, ip6, valid;
     EthL4HdrProto l4;
@@ -270,7 +271,17 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
         }
     }
 
-    total = 44 + ppi_len + size;
+    /* An 802.1Q tag goes to the guest as per-packet information. */
+    if (size >= ETH_HLEN + 4 && lduw_be_p(buf + 12) == ETH_P_VLAN) {
+        uint16_t tci = lduw_be_p(buf + 14);
+
+        ppi_len += put_ppi(hdr + 44 + ppi_len, RNDIS_PPI_VLAN,
+                           (tci & 0xfff) << 4 | (tci >> 13) |
+                           (tci >> 12 & 1) << 3);
+        vlan_strip = 4;
+    }
+
+    total = 44 + ppi_len + size - vlan_strip;
     if (total > n->rx_slot_size) {
         n->rx_errors++;
         return size;
@@ -279,7 +290,7 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
     stl_le_p(hdr + 4, total);
     /* Offsets from the packet header at 8. */
     stl_le_p(hdr + 8, 36 + ppi_len);                /* data_offset */
-    stl_le_p(hdr + 12, size);                       /* data_len */
+    stl_le_p(hdr + 12, size - vlan_strip);          /* data_len */
     memset(hdr + 16, 0, 12);                        /* no OOB data */
     stl_le_p(hdr + 28, ppi_len ? 36 : 0);           /* per_pkt_info */
     stl_le_p(hdr + 32, ppi_len);
@@ -290,8 +301,12 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
     }
     vmbus_gpadl_write(n->rx_gpadl, (uint64_t)slot * n->rx_slot_size, hdr,
                       44 + ppi_len);
-    vmbus_gpadl_write(n->rx_gpadl, (uint64_t)slot * n->rx_slot_size + 44 +
-                      ppi_len, buf, size);
+    data = (uint64_t)slot * n->rx_slot_size + 44 + ppi_len;
+    /* The addresses, then what follows the tag. */
+    vmbus_gpadl_write(n->rx_gpadl, data, buf, 2 * ETH_ALEN);
+    vmbus_gpadl_write(n->rx_gpadl, data + 2 * ETH_ALEN,
+                      buf + 2 * ETH_ALEN + vlan_strip,
+                      size - 2 * ETH_ALEN - vlan_strip);
     q = &n->q[idx];
     q->slots[q->nranges] = slot;
     q->ranges[q->nranges].offset = slot * n->rx_slot_size;

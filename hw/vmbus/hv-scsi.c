@@ -96,6 +96,23 @@ static void hv_scsi_hotunplug(HotplugHandler *hotplug_dev, DeviceState *dev,
     hv_scsi_send_rescan(HV_SCSI(hotplug_dev));
 }
 
+/*
+ * Linux's storvsc hangs when a controller goes while it has disks: the
+ * commands it sends while removing them fail to send and are never
+ * completed. Hyper-V never removes a controller; here its disks go first.
+ */
+static bool hv_scsi_unplug_check(VMBusDevice *vdev, Error **errp)
+{
+    HVScsi *s = HV_SCSI(vdev);
+
+    if (!QTAILQ_EMPTY(&s->bus.qbus.children)) {
+        error_setg(errp, "hv-scsi: remove its SCSI devices (device_del) "
+                   "before the controller");
+        return false;
+    }
+    return true;
+}
+
 static void hv_scsi_realize(DeviceState *dev, Error **errp)
 {
     HVScsi *s = HV_SCSI(dev);
@@ -219,6 +236,7 @@ static void hv_scsi_class_init(ObjectClass *klass, void *data)
     vdc->open = hv_scsi_open;
     vdc->close = hv_scsi_close;
     vdc->notify = hv_scsi_notify;
+    vdc->unplug_check = hv_scsi_unplug_check;
     hc->plug = hv_scsi_hotplug;
     hc->unplug = hv_scsi_hotunplug;
     dc->desc = "Hyper-V synthetic SCSI controller (storvsc)";

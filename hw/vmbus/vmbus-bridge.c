@@ -118,6 +118,11 @@ static void vmbus_bridge_plug(HotplugHandler *hotplug_dev, DeviceState *dev,
 static void vmbus_bridge_unplug_request(HotplugHandler *hotplug_dev,
                                         DeviceState *dev, Error **errp)
 {
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
+
+    if (vdc->unplug_check && !vdc->unplug_check(VMBUS_DEVICE(dev), errp)) {
+        return;
+    }
     vmbus_conn_unplug_request(VMBUS(qdev_get_parent_bus(dev)),
                               VMBUS_DEVICE(dev));
 }

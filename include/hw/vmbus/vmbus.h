@@ -91,6 +91,11 @@ struct VMBusDeviceClass {
      * waiting for. Runs in the main loop; also once right after open.
      */
     void (*notify)(VMBusChannel *chan);
+    /*
+     * Optional: whether device_del may take the device from the guest
+     * now; false with @errp set refuses it.
+     */
+    bool (*unplug_check)(VMBusDevice *vdev, Error **errp);
 };
 
 /* Event connection ids: above the control ones (1..4) and hyperv-testdev's. */
