@@ -132,24 +132,29 @@ void vmbus_gpadl_forget(VMBus *vmbus, uint32_t relid)
 }
 
 /* Whether [gpa, gpa + 4 KiB) is guest RAM the host may read and write. */
-bool vmbus_gpa_page_is_ram(uint64_t gpa)
+bool vmbus_gpa_range_is_ram(uint64_t gpa, uint64_t len)
 {
     MemoryRegionSection sec;
     bool ok;
 
     /* No x86 machine has guest-physical addresses of 52 bits or more. */
-    if (gpa >> 52) {
+    if (!len || gpa >> 52 || len > (1ULL << 52) - gpa) {
         return false;
     }
-    sec = memory_region_find(get_system_memory(), gpa, VMBUS_PAGE_SIZE);
+    sec = memory_region_find(get_system_memory(), gpa, len);
     if (!sec.mr) {
         return false;
     }
     ok = memory_region_is_ram(sec.mr) && !sec.readonly &&
          !memory_region_is_ram_device(sec.mr) &&
-         int128_get64(sec.size) == VMBUS_PAGE_SIZE;
+         int128_get64(sec.size) == len;
     memory_region_unref(sec.mr);
     return ok;
+}
+
+bool vmbus_gpa_page_is_ram(uint64_t gpa)
+{
+    return vmbus_gpa_range_is_ram(gpa, VMBUS_PAGE_SIZE);
 }
 
 /* Turns the whole range buffer into segments; false if it is wrong. */

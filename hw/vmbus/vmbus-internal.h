@@ -185,6 +185,8 @@ int vmbus_gpadl_rw(VMBusGpadl *gpadl, uint64_t offset, void *buf,
 uint64_t vmbus_gpadl_page_gpa(VMBusGpadl *gpadl, uint64_t offset);
 extern const VMStateDescription vmstate_vmbus_gpadl;
 bool vmbus_gpa_page_is_ram(uint64_t gpa);
+/* Whether [@gpa, @gpa + @len) is writable guest RAM in one region. */
+bool vmbus_gpa_range_is_ram(uint64_t gpa, uint64_t len);
 int vmbus_gpadl_post_load(VMBus *vmbus);
 
 /* vmbus-chan.c: the channel messages; a TLFS status for the hypercall. */

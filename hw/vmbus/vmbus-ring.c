@@ -385,6 +385,29 @@ static void sgl_add_merged(QEMUSGList *sgl, dma_addr_t base, dma_addr_t len)
     }
 }
 
+/*
+ * Whether an entry is guest RAM: one lookup for the whole entry, page by
+ * page only where it spans more than one memory region.
+ */
+static bool sgl_entry_is_ram(const ScatterGatherEntry *e)
+{
+    uint64_t a = e->base, end = e->base + e->len;
+
+    if (vmbus_gpa_range_is_ram(e->base, e->len)) {
+        return true;
+    }
+    while (a < end) {
+        uint64_t next = MIN(ROUND_DOWN(a, VMBUS_PAGE_SIZE) + VMBUS_PAGE_SIZE,
+                            end);
+
+        if (!vmbus_gpa_range_is_ram(a, next - a)) {
+            return false;
+        }
+        a = next;
+    }
+    return true;
+}
+
 int vmbus_packet_map_sgl(VMBusChannel *chan, const VMBusPacket *pkt,
                          QEMUSGList *sgl)
 {
@@ -418,12 +441,16 @@ int vmbus_packet_map_sgl(VMBusChannel *chan, const VMBusPacket *pkt,
             uint32_t chunk = MIN(VMBUS_PAGE_SIZE - skip, len);
 
             pos += sizeof(uint64_t);
-            if (pfn > UINT64_MAX / VMBUS_PAGE_SIZE ||
-                !vmbus_gpa_page_is_ram(pfn * VMBUS_PAGE_SIZE)) {
+            if (pfn >= (1ULL << 52) / VMBUS_PAGE_SIZE) {
                 goto bad_sgl;
             }
             sgl_add_merged(sgl, pfn * VMBUS_PAGE_SIZE + skip, chunk);
             len -= chunk;
+        }
+    }
+    for (int i = 0; i < sgl->nsg; i++) {
+        if (!sgl_entry_is_ram(&sgl->sg[i])) {
+            goto bad_sgl;
         }
     }
     return 0;
