@@ -218,11 +218,11 @@ void hv_net_handle_packet(HVNet *n, VMBusChannel *chan,
     case NVSP_MSG1_SEND_NDIS_VERSION:
         n->ndis_major = le32_to_cpu(msg.ndis_version[0]);
         n->ndis_minor = le32_to_cpu(msg.ndis_version[1]);
-        return;
+        goto acknowledged;
     case NVSP_MSG2_SEND_NDIS_CONFIG:
         /* The MTU with the Ethernet header; only a receive slot cares. */
         n->ndis_mtu = MIN(le32_to_cpu(msg.mtu), 65535 + ETH_HLEN);
-        return;
+        goto acknowledged;
     case NVSP_MSG1_SEND_RECV_BUF:
         status = nvsp_recv_buf(n, chan, &msg, &rsp);
         break;
@@ -231,10 +231,10 @@ void hv_net_handle_packet(HVNet *n, VMBusChannel *chan,
         break;
     case NVSP_MSG1_REVOKE_RECV_BUF:
         release_rx_buffer(n);
-        return;
+        goto acknowledged;
     case NVSP_MSG1_REVOKE_SEND_BUF:
         release_tx_buffer(n);
-        return;
+        goto acknowledged;
     case NVSP_MSG1_SEND_RNDIS_PKT:
         rsp.msg_type = cpu_to_le32(NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE);
         status = hv_net_transmit(n, chan, pkt, &msg.rndis_pkt);
@@ -253,6 +253,12 @@ void hv_net_handle_packet(HVNet *n, VMBusChannel *chan,
         rsp.msg_type = msg.msg_type;
     }
 
+    goto done;
+
+acknowledged:
+    /* Messages without an answer of their own: an empty one if asked. */
+    rsp.msg_type = msg.msg_type;
+    status = NVSP_STAT_SUCCESS;
 done:
     if (status) {
         rsp.status = cpu_to_le32(status);
@@ -261,4 +267,6 @@ done:
         /* notify() made sure one fits before it took the packet. */
         vmbus_channel_complete(chan, pkt->trans_id, &rsp, sizeof(rsp));
     }
+    /* RNDIS answers go after the completion: they wait for room. */
+    hv_net_rx_flush_control(n);
 }

@@ -416,6 +416,11 @@ void hv_net_rndis_control(HVNet *n, const uint8_t *msg, uint32_t len)
     switch (type) {
     case RNDIS_MSG_INIT:
         if (len < 8 + sizeof(struct rndis_init_request)) {
+            stl_le_p(a.buf + 8, req_id);
+            stl_le_p(a.buf + 12, RNDIS_STATUS_INVALID_DATA);
+            a.len = 8 + sizeof(struct rndis_init_complete);
+            memset(a.buf + 16, 0, a.len - 16);
+            answer(n, &a, RNDIS_MSG_INIT | RNDIS_MSG_COMPLETION);
             break;
         }
         n->rndis_ready = true;
@@ -440,6 +445,13 @@ void hv_net_rndis_control(HVNet *n, const uint8_t *msg, uint32_t len)
     case RNDIS_MSG_QUERY:
         if (len < 8 + sizeof(struct rndis_query_request) ||
             !info_buffer(msg, len, &off, &info_len)) {
+            /* An empty answer with the failure: the guest waits for one. */
+            stl_le_p(a.buf + 8, req_id);
+            stl_le_p(a.buf + 12, RNDIS_STATUS_INVALID_DATA);
+            stl_le_p(a.buf + 16, 0);
+            stl_le_p(a.buf + 20, 16);
+            a.len = 24;
+            answer(n, &a, RNDIS_MSG_QUERY | RNDIS_MSG_COMPLETION);
             break;
         }
         status = query_oid(n, ldl_le_p(msg + 12), a.buf + 24,
@@ -454,6 +466,10 @@ void hv_net_rndis_control(HVNet *n, const uint8_t *msg, uint32_t len)
     case RNDIS_MSG_SET:
         if (len < 8 + sizeof(struct rndis_query_request) ||
             !info_buffer(msg, len, &off, &info_len)) {
+            stl_le_p(a.buf + 8, req_id);
+            stl_le_p(a.buf + 12, RNDIS_STATUS_INVALID_DATA);
+            a.len = 16;
+            answer(n, &a, RNDIS_MSG_SET | RNDIS_MSG_COMPLETION);
             break;
         }
         status = set_oid(n, ldl_le_p(msg + 12), msg + 8 + off, info_len);
@@ -479,8 +495,8 @@ void hv_net_rndis_control(HVNet *n, const uint8_t *msg, uint32_t len)
         answer(n, &a, RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION);
         return;
     }
-    qemu_log_mask(LOG_GUEST_ERROR, "hv-net: RNDIS message 0x%x of %u bytes "
-                  "ignored\n", type, len);
+    qemu_log_mask(LOG_GUEST_ERROR, "hv-net: malformed or unknown RNDIS "
+                  "message 0x%x of %u bytes\n", type, len);
 }
 
 void hv_net_rndis_reset_state(HVNet *n)

@@ -115,6 +115,11 @@ void hv_net_rx_flush(HVNet *n)
             flush_queue(n, i);
         }
     }
+    hv_net_rx_flush_control(n);
+}
+
+void hv_net_rx_flush_control(HVNet *n)
+{
     while (n->ncontrol && n->rx_gpadl && !n->q[0].nranges) {
         HVNetControl *c = &n->control[0];
         uint32_t slot;
@@ -149,7 +154,11 @@ void hv_net_rx_control(HVNet *n, const void *msg, uint32_t len)
     memcpy(n->control[n->ncontrol].msg, msg, len);
     n->control[n->ncontrol].len = len;
     n->ncontrol++;
-    hv_net_rx_flush(n);
+    /*
+     * Not now: the request's NVSP completion has the ring room notify()
+     * made sure of; the answer goes when the packet is done, or later.
+     */
+    qemu_bh_schedule(n->rx_flush_bh);
 }
 
 bool hv_net_rx_can_receive(HVNet *n)

@@ -152,6 +152,7 @@ static int hv_net_pre_save(void *opaque)
     int32_t i = 0;
 
     n->mig_queues = n->queues;
+    n->mig_link_down = qemu_get_queue(n->nic)->link_down;
     g_free(n->mig_pending);
     n->mig_npending = g_hash_table_size(n->rx_pending);
     n->mig_pending = g_new(HVNetRxPacket, n->mig_npending);
@@ -238,6 +239,8 @@ static int hv_net_post_load(void *opaque, int version_id)
             }
         }
     }
+    /* set_link's state is the NIC's, as virtio-net and e1000 keep it. */
+    qemu_get_queue(n->nic)->link_down = n->mig_link_down;
     ret = 0;
 out:
     g_free(n->mig_pending);
@@ -316,6 +319,7 @@ static const VMStateDescription vmstate_hv_net = {
         VMSTATE_BOOL(rndis_ready, HVNet),
         VMSTATE_UINT32(packet_filter, HVNet),
         VMSTATE_BOOL(link_up, HVNet),
+        VMSTATE_BOOL(mig_link_down, HVNet),
         VMSTATE_UINT8_ARRAY(mac, HVNet, ETH_ALEN),
         VMSTATE_BOOL(tx_csum_ip4, HVNet),
         VMSTATE_BOOL(tx_csum_tcp4, HVNet),

@@ -431,9 +431,14 @@ int vmbus_packet_map_sgl(VMBusChannel *chan, const VMBusPacket *pkt,
         offset = ldl_le_p(pkt->ext + pos + 4);
         pos += sizeof(struct vmbus_gpa_direct_range);
         npages = DIV_ROUND_UP((uint64_t)offset + len, VMBUS_PAGE_SIZE);
-        if (!len || offset >= VMBUS_PAGE_SIZE ||
+        if (offset >= VMBUS_PAGE_SIZE ||
             npages > (pkt->ext_len - pos) / sizeof(uint64_t)) {
             goto bad_sgl;
+        }
+        if (!len) {
+            /* netvsc lists a page for an empty range: nothing to move. */
+            pos += npages * sizeof(uint64_t);
+            continue;
         }
         for (uint64_t i = 0; i < npages; i++) {
             uint64_t pfn = ldq_le_p(pkt->ext + pos);

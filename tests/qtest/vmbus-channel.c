@@ -258,6 +258,11 @@ bool vmbus_guest_recv_pkt(VMBusGuest *g, VMBusGuestChannel *ch,
     pkt->len = len - off;
     ring_rw(g->qts, recv_ctrl(ch), datasize, (read + off) % datasize,
             pkt->data, pkt->len, false);
+    /* Transfer-page and GPA-direct headers, for the tests that look. */
+    pkt->ext_len = off - 16;
+    g_assert_cmpuint(pkt->ext_len, <=, sizeof(pkt->ext));
+    ring_rw(g->qts, recv_ctrl(ch), datasize, (read + 16) % datasize,
+            pkt->ext, pkt->ext_len, false);
 
     next = (read + len + 8) % datasize;
     vmbus_guest_recv_ring_set(g, ch, VMBUS_GUEST_RING_READ, next);

@@ -59,6 +59,8 @@ typedef struct VMBusGuestPacket {
     uint64_t trans_id;
     uint32_t len;           /* of data */
     uint8_t data[8192];
+    uint32_t ext_len;       /* between the descriptor and the data */
+    uint8_t ext[512];
 } VMBusGuestPacket;
 
 /*

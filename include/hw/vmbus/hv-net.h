@@ -124,6 +124,7 @@ struct HVNet {
     uint32_t tx_buf_size;
 
     /* Migration only */
+    bool mig_link_down;             /* the netdev link, as set_link left it */
     uint16_t mig_queues;
     uint16_t mig_nchans;
     int32_t mig_npending;
@@ -153,6 +154,8 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size);
 /* Queues an RNDIS control answer for the receive buffer. */
 void hv_net_rx_control(HVNet *n, const void *msg, uint32_t len);
 void hv_net_rx_flush(HVNet *n);
+/* Only the control answers, when the primary's batch is empty. */
+void hv_net_rx_flush_control(HVNet *n);
 void hv_net_rx_completed(HVNet *n, VMBusChannel *chan,
                          const VMBusPacket *pkt);
 void hv_net_rx_reset(HVNet *n);
