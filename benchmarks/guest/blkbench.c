@@ -76,8 +76,10 @@ int main(int argc, char **argv)
     uint64_t total = 0;
     double start, elapsed;
 
-    if (argc < 4 || (strcmp(argv[1], "randread") && strcmp(argv[1], "seqread"))) {
-        fprintf(stderr, "usage: blkbench randread|seqread DEV SECONDS [THREADS]\n");
+    if (argc < 4 ||
+        (strcmp(argv[1], "randread") && strcmp(argv[1], "seqread"))) {
+        fprintf(stderr,
+                "usage: blkbench randread|seqread DEV SECONDS [THREADS]\n");
         return 2;
     }
     random_io = !strcmp(argv[1], "randread");

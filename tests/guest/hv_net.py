@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """TAP test: Debian's hv_netvsc drives hv-net on a user netdev. eth0 gets
-an address by DHCP and pings the gateway; 64 MiB go over TCP in each
-direction between the guest and a peer on the host, with checksums equal;
-the link goes down and up from QMP and the guest follows.
+an address by DHCP and pings the gateway; the link goes down and up from
+QMP and the guest follows; then 64 MiB go over TCP in each direction
+between the guest and a peer on the host, with checksums equal.
 
     hv_net.py TOP QEMU [--queues=N]
 
@@ -45,18 +45,6 @@ say "mac $(cat /sys/class/net/eth0/address)"
 say "channels $(ls /sys/class/net/eth0/queues | grep -c rx-)"
 say "ping $(ping -c 3 -W 5 10.0.2.2 | grep -o '[0-9]* packets received')"
 
-# Host to guest: the host connects through hostfwd and sends SIZE bytes.
-say "listening"
-say "received $(nc -l -p 5000 | md5sum | cut -c1-32)"
-
-# Guest to host: SIZE bytes to the host's listener, 10.0.2.2:PORT.
-mkfifo /tmp/f
-md5sum < /tmp/f | cut -c1-32 > /tmp/sent &
-dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee /tmp/f |
-    nc 10.0.2.2 $PEER_PORT
-wait
-say "sent $(cat /tmp/sent)"
-
 # The host takes the link down, then up again.
 say "link test"
 i=0
@@ -74,6 +62,18 @@ until ping -c 1 -W 2 10.0.2.2 >/dev/null 2>&1 || [ $i -ge 10 ]; do
     i=$((i + 1))
 done
 say "ping again $(ping -c 3 -W 5 10.0.2.2 | grep -o '[0-9]* packets received')"
+# Host to guest: the host connects through hostfwd and sends SIZE bytes.
+say "listening"
+say "received $(nc -l -p 5000 | md5sum | cut -c1-32)"
+
+# Guest to host: SIZE bytes to the host's listener, 10.0.2.2:PORT.
+mkfifo /tmp/f
+md5sum < /tmp/f | cut -c1-32 > /tmp/sent &
+dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee /tmp/f |
+    nc 10.0.2.2 $PEER_PORT
+wait
+say "sent $(cat /tmp/sent)"
+
 dmesg | grep -E 'WARNING|Oops|BUG:|Call Trace' | sed 's/^/GUEST: dmesg: /'
 """
 
@@ -153,6 +153,18 @@ def main():
             ping = wait_line(log, "ping", deadline)
             ok(ping and "3 packets received" in ping,
                "ping to the gateway: 3 of 3")
+            wait_line(log, "link test", deadline)
+            ok("return" in qmp.cmd("set_link", name="net0", up=False),
+               "set_link off")
+            line = wait_line(log, "carrier 0 after down", deadline)
+            ok(line, "the guest loses its carrier")
+            ok("return" in qmp.cmd("set_link", name="net0", up=True),
+               "set_link on")
+            ok(wait_line(log, "carrier 1 after up", deadline),
+               "the guest has it back")
+            ping = wait_line(log, "ping again", deadline)
+            ok(ping and "3 packets received" in ping,
+               "and pings the gateway again")
             wait_line(log, "listening", deadline)
             time.sleep(1)
             start = time.monotonic()
@@ -169,18 +181,6 @@ def main():
             ok(got.get("bytes") == SIZE and sent == got.get("md5"),
                f"64 MiB from the guest arrive intact ({got.get('bytes')} "
                f"bytes, {SIZE / up / MiB:.1f} MiB/s)")
-            wait_line(log, "link test", deadline)
-            ok("return" in qmp.cmd("set_link", name="net0", up=False),
-               "set_link off")
-            line = wait_line(log, "carrier 0 after down", deadline)
-            ok(line, "the guest loses its carrier")
-            ok("return" in qmp.cmd("set_link", name="net0", up=True),
-               "set_link on")
-            ok(wait_line(log, "carrier 1 after up", deadline),
-               "the guest has it back")
-            ping = wait_line(log, "ping again", deadline)
-            ok(ping and "3 packets received" in ping,
-               "and pings the gateway again")
         except Exception as e:  # a hang or a dead QEMU fails the test
             ok(False, f"driving the guest: {e!r}")
         rc = wait_exit(proc, deadline)
