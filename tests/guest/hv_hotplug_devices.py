@@ -17,16 +17,6 @@ from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
                        wait_line)
 
 GUEST = """
-cat > /tmp/dhcp.sh <<'EOS'
-#!/bin/sh
-case "$1" in
-bound|renew)
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    [ -n "$router" ] && ip route add default via "${router%% *}"
-    ;;
-esac
-EOS
-chmod +x /tmp/dhcp.sh
 load_hv_modules hv_vmbus hv_netvsc hv_storvsc sd_mod
 wait_for() {
     i=0
@@ -34,8 +24,7 @@ wait_for() {
 }
 say "ready"
 wait_for ! -e /sys/class/net/eth0
-ip link set eth0 up
-udhcpc -i eth0 -s /tmp/dhcp.sh -n -q -t 10 >/dev/null 2>&1
+dhcp_up eth0
 say "nic $(ip -4 -o addr show eth0 | awk '{print $4}')" \\
     "$(ping -c 2 -W 5 10.0.2.2 | grep -o '[0-9]* packets received')"
 wait_for ! -b /dev/sda

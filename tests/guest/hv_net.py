@@ -23,23 +23,12 @@ MiB = 1024 * 1024
 SIZE = 64 * MiB
 
 GUEST = """
-cat > /tmp/dhcp.sh <<'EOS'
-#!/bin/sh
-case "$1" in
-bound|renew)
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    [ -n "$router" ] && ip route add default via "${router%% *}"
-    ;;
-esac
-EOS
-chmod +x /tmp/dhcp.sh
 load_hv_modules hv_vmbus hv_netvsc
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 300 ]; do
     sleep 0.1; i=$((i + 1))
 done
-ip link set eth0 up
-udhcpc -i eth0 -s /tmp/dhcp.sh -n -q -t 10 >/dev/null 2>&1
+dhcp_up eth0
 say "address $(ip -4 -o addr show eth0 | awk '{print $4}')"
 say "mac $(cat /sys/class/net/eth0/address)"
 say "channels $(ls /sys/class/net/eth0/queues | grep -c rx-)"

@@ -20,24 +20,13 @@ from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
 STEPS = 40
 
 GUEST = f"""
-cat > /tmp/dhcp.sh <<'EOS'
-#!/bin/sh
-case "$1" in
-bound|renew)
-    ip addr add "$ip/${{mask:-24}}" dev "$interface"
-    [ -n "$router" ] && ip route add default via "${{router%% *}}"
-    ;;
-esac
-EOS
-chmod +x /tmp/dhcp.sh
 load_hv_modules hv_vmbus hv_netvsc hv_storvsc sd_mod hv_utils
 i=0
 while {{ [ ! -e /sys/class/net/eth0 ] || [ ! -b /dev/sda ]; }} &&
       [ $i -lt 300 ]; do
     sleep 0.1; i=$((i + 1))
 done
-ip link set eth0 up
-udhcpc -i eth0 -s /tmp/dhcp.sh -n -q -t 10 >/dev/null 2>&1
+dhcp_up eth0
 dd if=/dev/urandom of=/tmp/pattern bs=64k count=16 2>/dev/null
 say "ready"
 bad=0
