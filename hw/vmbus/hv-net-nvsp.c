@@ -79,10 +79,16 @@ void hv_net_release_buffers(HVNet *n)
     release_tx_buffer(n);
 }
 
-/* Sets the receive buffer's slots up for GPADL @id; false if it cannot. */
-bool hv_net_rx_buffer_setup(HVNet *n, VMBusChannel *chan, uint32_t id)
+uint32_t hv_net_rx_slot_size(HVNet *n)
 {
     uint32_t mtu = MAX(n->ndis_mtu, ETH_HLEN + 1500);
+
+    return MAX(HV_NET_RX_SLOT_MIN, ROUND_UP(mtu + 4 + HV_NET_RX_OVERHEAD, 64));
+}
+
+bool hv_net_rx_buffer_setup(HVNet *n, VMBusChannel *chan, uint32_t id,
+                            uint32_t slot_size)
+{
     uint64_t size;
 
     n->rx_gpadl = vmbus_gpadl_get(chan, id);
@@ -90,9 +96,9 @@ bool hv_net_rx_buffer_setup(HVNet *n, VMBusChannel *chan, uint32_t id)
         return false;
     }
     size = vmbus_gpadl_size(n->rx_gpadl);
-    n->rx_slot_size = MAX(HV_NET_RX_SLOT_MIN,
-                          ROUND_UP(mtu + 4 + HV_NET_RX_OVERHEAD, 64));
-    n->rx_nslots = MIN(size / n->rx_slot_size, UINT32_MAX);
+    n->rx_slot_size = slot_size;
+    /* More slots than this only cost memory: the guest gets no more. */
+    n->rx_nslots = MIN(size / n->rx_slot_size, HV_NET_RX_SLOTS_MAX);
     if (!n->rx_nslots) {
         vmbus_gpadl_put(n->rx_gpadl);
         n->rx_gpadl = NULL;
@@ -114,7 +120,7 @@ static uint32_t nvsp_recv_buf(HVNet *n, VMBusChannel *chan,
 
     rsp->msg_type = cpu_to_le32(NVSP_MSG1_SEND_RECV_BUF_COMPLETE);
     if (!n->nvsp_version || n->rx_gpadl || vmbus_channel_index(chan) ||
-        !hv_net_rx_buffer_setup(n, chan, id)) {
+        !hv_net_rx_buffer_setup(n, chan, id, hv_net_rx_slot_size(n))) {
         qemu_log_mask(LOG_GUEST_ERROR, "hv-net: receive buffer GPADL %u "
                       "refused\n", id);
         return NVSP_STAT_FAIL;

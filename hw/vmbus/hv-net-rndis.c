@@ -364,9 +364,8 @@ static uint32_t set_oid(HVNet *n, uint32_t oid, const uint8_t *info,
             return RNDIS_STATUS_INVALID_LENGTH;
         }
         n->packet_filter = ldl_le_p(info);
-        if (n->packet_filter) {
-            qemu_flush_queued_packets(qemu_get_queue(n->nic));
-        }
+        /* Not now: the request's completion needs the ring room. */
+        qemu_bh_schedule(n->rx_flush_bh);
         return RNDIS_STATUS_SUCCESS;
     case OID_GEN_CURRENT_LOOKAHEAD:
         return len < 4 ? RNDIS_STATUS_INVALID_LENGTH : RNDIS_STATUS_SUCCESS;

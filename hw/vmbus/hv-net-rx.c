@@ -99,7 +99,7 @@ static bool flush_queue(HVNet *n, uint16_t idx)
     p->chan_index = idx;
     p->nslots = q->nranges;
     memcpy(p->slots, q->slots, q->nranges * sizeof(p->slots[0]));
-    g_hash_table_insert(n->rx_pending, &p->trans_id, p);
+    g_hash_table_replace(n->rx_pending, &p->trans_id, p);
     q->outstanding++;
     q->nranges = 0;
     return true;

@@ -49,7 +49,12 @@ static void hv_net_notify(VMBusChannel *chan)
 
 static void hv_net_rx_flush_bh(void *opaque)
 {
-    hv_net_rx_flush(opaque);
+    HVNet *n = opaque;
+
+    hv_net_rx_flush(n);
+    if (hv_net_rx_can_receive(n)) {
+        qemu_flush_queued_packets(qemu_get_queue(n->nic));
+    }
 }
 
 static void hv_net_close(VMBusChannel *chan)
@@ -192,8 +197,11 @@ static int hv_net_post_load(void *opaque, int version_id)
 
     n->rx_nslots = 0;
     if (n->rx_gpadl_id) {
-        if (!hv_net_rx_buffer_setup(n, vdev->chan, n->rx_gpadl_id) ||
-            n->rx_slot_size != slot_size || n->rx_nslots != nslots) {
+        /* The slots the guest was told of, whatever its MTU is now. */
+        if (slot_size < 64 || slot_size > HV_NET_RX_SLOT_MAX ||
+            !hv_net_rx_buffer_setup(n, vdev->chan, n->rx_gpadl_id,
+                                    slot_size) ||
+            n->rx_nslots != nslots) {
             goto out;
         }
     }
@@ -227,12 +235,15 @@ static int hv_net_post_load(void *opaque, int version_id)
         }
     }
     for (int32_t i = 0; i < n->mig_npending; i++) {
-        HVNetRxPacket *p = g_memdup2(&n->mig_pending[i], sizeof(*p));
+        HVNetRxPacket *p = &n->mig_pending[i];
 
-        g_hash_table_insert(n->rx_pending, &p->trans_id, p);
-        if (p->chan_index >= vdev->nchans || p->nslots > HV_NET_RX_BATCH) {
+        if (p->chan_index >= vdev->nchans || p->nslots > HV_NET_RX_BATCH ||
+            p->trans_id > n->rx_trans_id ||
+            g_hash_table_contains(n->rx_pending, &p->trans_id)) {
             goto out;
         }
+        p = g_memdup2(p, sizeof(*p));
+        g_hash_table_replace(n->rx_pending, &p->trans_id, p);
         for (int j = 0; j < p->nslots; j++) {
             if (!claim_slot(n, p->slots[j])) {
                 goto out;
@@ -246,6 +257,14 @@ out:
     g_free(n->mig_pending);
     n->mig_pending = NULL;
     return ret;
+}
+
+/* Before the array is allocated from the stream's count. */
+static bool hv_net_npending_ok(void *opaque, int version_id)
+{
+    HVNet *n = opaque;
+
+    return n->mig_npending >= 0 && n->mig_npending <= HV_NET_RX_SLOTS_MAX;
 }
 
 static const VMStateDescription vmstate_hv_net_rx_packet = {
@@ -347,6 +366,7 @@ static const VMStateDescription vmstate_hv_net = {
         VMSTATE_STRUCT_ARRAY(control, HVNet, HV_NET_CONTROL_QUEUE, 1,
                              vmstate_hv_net_control, HVNetControl),
         VMSTATE_INT32(mig_npending, HVNet),
+        VMSTATE_VALIDATE("pending receive packets", hv_net_npending_ok),
         VMSTATE_STRUCT_VARRAY_ALLOC(mig_pending, HVNet, mig_npending, 1,
                                     vmstate_hv_net_rx_packet,
                                     HVNetRxPacket),

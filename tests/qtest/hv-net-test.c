@@ -2689,6 +2689,36 @@ static void test_bug_migrate_link(void)
 }
 
 /*
+ * A guest that sends NDIS_CONFIG with a jumbo MTU after its receive
+ * buffer was set up (review finding): the slots it was told of stay, and
+ * migration goes through with them.
+ */
+static void test_bug_mtu_after_buffer(void)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/hv-net-mig-mtu-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    uint8_t msg[40] = { 0 }, frame[128];
+    QTestState *dst;
+    NVRndis *m;
+    NVGuest f;
+
+    nv_start(&f, "", NV_VERSION_61);
+    stl_le_p(msg, NV_MSG_SEND_NDIS_CONFIG);
+    stl_le_p(msg + 4, 9014);
+    nv_send_nvsp(&f, 0, msg, sizeof(msg), false);
+    nv_assert_alive(&f);
+    dst = nv_boot_incoming(&f, "", uri);
+    migrate_and_wait(f.qts, dst, uri);
+    qtest_quit(f.qts);
+    nv_switch(&f, dst);
+    nv_wire_send(&f, frame, build_raw(frame, nic_mac, 64, 7));
+    m = nv_wait_frame(&f);
+    nv_rndis_free(m);
+    nv_assert_alive(&f);
+    nv_finish(&f);
+}
+
+/*
  * RNDIS requests whose information lies outside the message, or that are
  * too short for their fields but carry a request id: docs/devices/hv-net.rst
  * says a bad RNDIS request gets its NDIS status, and Linux waits for the
@@ -2843,6 +2873,8 @@ int main(int argc, char **argv)
     qtest_add_func("/hv-net/regression/no-completion", test_bug_no_completion);
     qtest_add_func("/hv-net/regression/migrate-link-down",
                    test_bug_migrate_link);
+    qtest_add_func("/hv-net/regression/mtu-after-buffer",
+                   test_bug_mtu_after_buffer);
     qtest_add_func("/hv-net/regression/rndis-unanswered",
                    test_bug_rndis_unanswered);
     return g_test_run();

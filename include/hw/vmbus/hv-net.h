@@ -34,6 +34,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(HVNet, HV_NET)
 #define HV_NET_RX_BATCH             32
 /* RNDIS messages one SEND_RNDIS_PKT may carry (INIT_C's max_pkt_per_msg). */
 #define HV_NET_TX_BATCH             8
+/* Receive-buffer slots the host uses at most (a 16 MiB buffer has 9709). */
+#define HV_NET_RX_SLOTS_MAX         65536
+/* The largest slot: a 64 KiB jumbo frame and its headers. */
+#define HV_NET_RX_SLOT_MAX          (64 * 1024 + 256)
 /* RNDIS control answers that wait for receive-buffer room. */
 #define HV_NET_CONTROL_QUEUE        16
 /* The largest RNDIS control answer we build. */
@@ -135,8 +139,11 @@ struct HVNet {
 void hv_net_handle_packet(HVNet *n, VMBusChannel *chan,
                           const VMBusPacket *pkt);
 void hv_net_release_buffers(HVNet *n);
+/* The slot size the guest's MTU asks for. */
+uint32_t hv_net_rx_slot_size(HVNet *n);
 /* Sets the receive buffer's slots up for GPADL @id; false if it cannot. */
-bool hv_net_rx_buffer_setup(HVNet *n, VMBusChannel *chan, uint32_t id);
+bool hv_net_rx_buffer_setup(HVNet *n, VMBusChannel *chan, uint32_t id,
+                            uint32_t slot_size);
 
 /* hv-net-rndis.c */
 void hv_net_rndis_control(HVNet *n, const uint8_t *msg, uint32_t len);
