@@ -187,7 +187,8 @@ static uint32_t nvsp_subchannels(HVNet *n, VMBusChannel *chan,
     if (ret) {
         return NVSP_STAT_FAIL;
     }
-    n->nsubchannels = count;
+    /* Channels offered earlier stay offered: the most ever asked for. */
+    n->nsubchannels = MAX(n->nsubchannels, count);
     rsp->subchannel.num_subchannels = cpu_to_le32(count);
     return NVSP_STAT_SUCCESS;
 }

@@ -234,27 +234,6 @@ static uint32_t query_oid(HVNet *n, uint32_t oid, uint8_t *info,
     return RNDIS_STATUS_SUCCESS;
 }
 
-static bool tx_enabled(uint8_t v)
-{
-    return v == NDIS_OFFLOAD_PARAMS_TX_ENABLED ||
-           v == NDIS_OFFLOAD_PARAMS_TX_RX_ENABLED;
-}
-
-/* One checksum setting: "no change" keeps what it was. */
-static void set_csum(bool *on, uint8_t v)
-{
-    if (v != NDIS_OFFLOAD_PARAMS_NO_CHANGE) {
-        *on = tx_enabled(v);
-    }
-}
-
-static void set_lso(bool *on, uint8_t v)
-{
-    if (v != NDIS_OFFLOAD_PARAMS_NO_CHANGE) {
-        *on = v == NDIS_OFFLOAD_PARAMS_LSO_ENABLED;
-    }
-}
-
 static uint32_t set_offload(HVNet *n, const uint8_t *info, uint32_t len)
 {
     struct ndis_offload_params p = { 0 };
@@ -264,15 +243,13 @@ static uint32_t set_offload(HVNet *n, const uint8_t *info, uint32_t len)
         return RNDIS_STATUS_INVALID_DATA;
     }
     memcpy(&p, info, MIN(len, sizeof(p)));
-    set_csum(&n->tx_csum_ip4, p.ip_v4_csum);
-    set_csum(&n->tx_csum_tcp4, p.tcp_ip_v4_csum);
-    set_csum(&n->tx_csum_udp4, p.udp_ip_v4_csum);
-    set_csum(&n->tx_csum_tcp6, p.tcp_ip_v6_csum);
-    set_csum(&n->tx_csum_udp6, p.udp_ip_v6_csum);
-    set_lso(&n->tx_lso4, p.lso_v2_ipv4);
-    set_lso(&n->tx_lso6, p.lso_v2_ipv6);
-    trace_hv_net_offload(n->tx_csum_tcp4, n->tx_csum_udp4, n->tx_csum_tcp6,
-                         n->tx_csum_udp6, n->tx_lso4, n->tx_lso6);
+    /*
+     * Nothing to keep: the guest asks for each offload per frame, in its
+     * per-packet information, and only for those it switched on here.
+     */
+    trace_hv_net_offload(p.tcp_ip_v4_csum, p.udp_ip_v4_csum,
+                         p.tcp_ip_v6_csum, p.udp_ip_v6_csum, p.lso_v2_ipv4,
+                         p.lso_v2_ipv6);
     return RNDIS_STATUS_SUCCESS;
 }
 
@@ -502,9 +479,6 @@ void hv_net_rndis_reset_state(HVNet *n)
 {
     n->rndis_ready = false;
     n->packet_filter = 0;
-    n->tx_csum_ip4 = n->tx_csum_tcp4 = n->tx_csum_udp4 = false;
-    n->tx_csum_tcp6 = n->tx_csum_udp6 = false;
-    n->tx_lso4 = n->tx_lso6 = false;
     n->rss_enabled = false;
     memcpy(n->mac, n->conf.macaddr.a, ETH_ALEN);
 }

@@ -110,7 +110,8 @@ void hv_net_rx_flush(HVNet *n)
 {
     VMBusDevice *vdev = VMBUS_DEVICE(n);
 
-    for (uint16_t i = 0; i < vdev->nchans; i++) {
+    /* Only the primary and the subchannels the guest was given. */
+    for (uint16_t i = 0; i <= n->nsubchannels; i++) {
         if (vmbus_channel_is_open(vmbus_device_channel(vdev, i))) {
             flush_queue(n, i);
         }
@@ -170,7 +171,7 @@ bool hv_net_rx_can_receive(HVNet *n)
         !vmbus_channel_is_open(vdev->chan)) {
         return false;
     }
-    for (uint16_t i = 0; i < vdev->nchans; i++) {
+    for (uint16_t i = 0; i <= n->nsubchannels; i++) {
         if (n->q[i].nranges == HV_NET_RX_BATCH) {
             return false;
         }
@@ -243,9 +244,8 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
     if (!hv_net_rx_can_receive(n)) {
         return 0;
     }
+    /* Attaching parses the headers too. */
     net_rx_pkt_attach_data(n->rx_pkt, buf, size, false);
-    net_rx_pkt_set_protocols(n->rx_pkt,
-                             &(struct iovec) { (void *)buf, size }, 1, 0);
     net_rx_pkt_get_protocols(n->rx_pkt, &ip4, &ip6, &l4);
 
     /* What the host checked, so that the guest need not. */
@@ -273,7 +273,7 @@ ssize_t hv_net_rx_frame(HVNet *n, const uint8_t *buf, size_t size)
 
             ppi_len += put_ppi(hdr + 44 + ppi_len, RNDIS_PPI_HASH_VALUE,
                                hash);
-            if (want < vdev->nchans &&
+            if (want <= n->nsubchannels &&
                 vmbus_channel_is_open(vmbus_device_channel(vdev, want))) {
                 idx = want;
             }

@@ -214,6 +214,7 @@ static int hv_net_post_load(void *opaque, int version_id)
                           HV_NET_SEND_SECTION_SIZE;
     }
     if (n->ncontrol > HV_NET_CONTROL_QUEUE || n->queues != n->mig_queues ||
+        n->nsubchannels >= vdev->nchans ||
         n->rss_table_size > NDIS_RSS_INDIRECTION_MAX) {
         goto out;
     }
@@ -340,13 +341,6 @@ static const VMStateDescription vmstate_hv_net = {
         VMSTATE_BOOL(link_up, HVNet),
         VMSTATE_BOOL(mig_link_down, HVNet),
         VMSTATE_UINT8_ARRAY(mac, HVNet, ETH_ALEN),
-        VMSTATE_BOOL(tx_csum_ip4, HVNet),
-        VMSTATE_BOOL(tx_csum_tcp4, HVNet),
-        VMSTATE_BOOL(tx_csum_udp4, HVNet),
-        VMSTATE_BOOL(tx_csum_tcp6, HVNet),
-        VMSTATE_BOOL(tx_csum_udp6, HVNet),
-        VMSTATE_BOOL(tx_lso4, HVNet),
-        VMSTATE_BOOL(tx_lso6, HVNet),
         VMSTATE_BOOL(rss_enabled, HVNet),
         VMSTATE_UINT32(rss_hash_types, HVNet),
         VMSTATE_UINT8_ARRAY(rss_key, HVNet, NDIS_RSS_KEY_SIZE),

@@ -103,10 +103,6 @@ struct HVNet {
     uint32_t packet_filter;
     bool link_up;                   /* what the guest was last told */
     uint8_t mac[6];                 /* current address */
-    /* Offloads the guest switched on */
-    bool tx_csum_ip4, tx_csum_tcp4, tx_csum_udp4;
-    bool tx_csum_tcp6, tx_csum_udp6;
-    bool tx_lso4, tx_lso6;
     /* RSS */
     bool rss_enabled;
     uint32_t rss_hash_types;        /* NDIS_HASH_* */
