@@ -3,6 +3,7 @@
 
 BUILD := build
 QEMU_BUILD := $(BUILD)/qemu
+SAN_BUILD := $(BUILD)/san
 EMULATOR := $(BUILD)/qemu-system-x86_64
 MESON_TEST := meson test --no-rebuild --print-errorlogs
 
@@ -11,7 +12,8 @@ MESON_TEST := meson test --no-rebuild --print-errorlogs
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all reconfigure check check-qtest check-overlay demo demo-shell docs clean distclean
+.PHONY: all reconfigure check check-qtest check-overlay check-sanitizers \
+	fuzz-build fuzz-smoke fuzz demo demo-shell docs clean distclean
 
 all: $(BUILD)/config.mk
 	ninja -C $(QEMU_BUILD) qemu-system-x86_64
@@ -30,7 +32,8 @@ TEST_LOGS := $(QEMU_BUILD)/meson-logs/testlog.json \
 	$(BUILD)/tests/meson-logs/testlog.json
 
 # Every suite runs even when an earlier one fails; the last line counts them all.
-check: all
+# The overlay's suites include the fuzz smoke run, hence the sanitizer build.
+check: all fuzz-build
 	@rm -f $(TEST_LOGS)
 	@rc=0; \
 	$(MAKE) --no-print-directory check-qtest || rc=1; \
@@ -44,6 +47,44 @@ check-qtest: $(BUILD)/config.mk
 
 check-overlay: $(BUILD)/config.mk
 	cd $(BUILD)/tests && $(MESON_TEST) --suite vmbus
+
+# The clang build with ASan, UBSan and libFuzzer (./configure --sanitizers).
+$(SAN_BUILD)/build.ninja: $(BUILD)/config.mk
+	./configure --sanitizers
+
+fuzz-build: $(SAN_BUILD)/build.ninja
+	ninja -C $(SAN_BUILD) qemu-fuzz-x86_64
+
+# Every fuzz target for FUZZ_SMOKE_TIME seconds; a crash or leak fails it.
+FUZZ_SMOKE_TIME := 20
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh smoke $(FUZZ_SMOKE_TIME)
+
+# A longer campaign: make fuzz TARGET=vmbus-hv-net TIME=1800
+TARGET := vmbus-hv-net
+TIME := 600
+fuzz: fuzz-build
+	scripts/fuzz.sh run $(TARGET) $(TIME)
+
+# The whole of make check against the sanitizer build's emulator: any ASan
+# or UBSan report, or a leak at exit, fails the test that caused it.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt
+check-sanitizers: fuzz-build
+	ninja -C $(SAN_BUILD) qemu-system-x86_64 vmbus-qtests
+	@rc=0; \
+	(cd $(SAN_BUILD) && $(SAN_ENV) $(MESON_TEST) --suite vmbus-qtest \
+		--timeout-multiplier 4) || rc=1; \
+	meson setup --reconfigure $(BUILD)/tests-san . \
+		-Dqemu=$(CURDIR)/$(SAN_BUILD)/qemu-system-x86_64 >/dev/null || \
+	meson setup $(BUILD)/tests-san . \
+		-Dqemu=$(CURDIR)/$(SAN_BUILD)/qemu-system-x86_64 >/dev/null; \
+	(cd $(BUILD)/tests-san && $(SAN_ENV) $(MESON_TEST) --suite vmbus \
+		--timeout-multiplier 3) || rc=1; \
+	scripts/test-summary.py $(SAN_BUILD)/meson-logs/testlog.json \
+		$(BUILD)/tests-san/meson-logs/testlog.json || rc=1; \
+	exit $$rc
 
 # HTML documentation in build/docs; any Sphinx warning is an error.
 docs: $(BUILD)/config.mk

@@ -25,6 +25,17 @@
 /* Linux 6.1's guest OS id. */
 #define LINUX_GUEST_OS_ID   0x8100000601c00000ull
 
+void (*hvp_idle_hook)(unsigned us);
+
+void hvp_idle(unsigned us)
+{
+    if (hvp_idle_hook) {
+        hvp_idle_hook(us);
+    } else {
+        g_usleep(us);
+    }
+}
+
 uint64_t hvp_rdmsr(QTestState *qts, uint32_t vp, uint32_t msr)
 {
     uint64_t val;
@@ -127,7 +138,7 @@ bool hvp_wait_message(QTestState *qts, uint32_t vp, int sint,
         if (msg->type) {
             return true;
         }
-        g_usleep(10 * 1000);
+        hvp_idle(10 * 1000);
     }
     return false;
 }

@@ -43,6 +43,14 @@ typedef struct HvpMessage {
     uint8_t payload[240];
 } HvpMessage;
 
+/*
+ * Lets the host make progress for about @us microseconds. A QEMU process of
+ * its own runs by itself; the in-process fuzzer points hvp_idle_hook at
+ * something that runs QEMU's main loop and lets its vCPU threads in.
+ */
+extern void (*hvp_idle_hook)(unsigned us);
+void hvp_idle(unsigned us);
+
 uint64_t hvp_rdmsr(QTestState *qts, uint32_t vp, uint32_t msr);
 void hvp_wrmsr(QTestState *qts, uint32_t vp, uint32_t msr, uint64_t val);
 /* The fault an access takes: "0", "GP" or "NA". */

@@ -241,7 +241,7 @@ bool vmbus_guest_recv_pkt(VMBusGuest *g, VMBusGuestChannel *ch,
         if (write != read) {
             break;
         }
-        g_usleep(10 * 1000);
+        hvp_idle(10 * 1000);
     }
     if (write == read) {
         return false;

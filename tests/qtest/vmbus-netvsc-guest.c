@@ -96,14 +96,35 @@ void nv_take_offer(NVGuest *f)
     take_primary(f, &offer);
 }
 
-void nv_boot(NVGuest *f, const char *props)
+static void nv_state_init(NVGuest *f)
 {
-    struct sockaddr_un sa;
-
     memset(f, 0, sizeof(*f));
     g_queue_init(&f->rndis);
     g_queue_init(&f->comps);
     f->held = g_array_new(false, false, sizeof(NVHeld));
+    f->sock = -1;
+    f->trans_id = 0x1000;
+}
+
+void nv_attach(NVGuest *f, QTestState *qts)
+{
+    nv_state_init(f);
+    f->qts = qts;
+    nv_reconnect(f);
+}
+
+void nv_detach(NVGuest *f)
+{
+    forget_session(f);
+    g_array_free(f->held, true);
+    f->held = NULL;
+}
+
+void nv_boot(NVGuest *f, const char *props)
+{
+    struct sockaddr_un sa;
+
+    nv_state_init(f);
 
     /* The test's end of the wire, there before QEMU sends to it. */
     f->sock_path = sock_name("test");
@@ -117,7 +138,6 @@ void nv_boot(NVGuest *f, const char *props)
 
     f->qts = qtest_initf(NV_MACHINE " " NV_NETDEV, f->qemu_path,
                          f->sock_path, props);
-    f->trans_id = 0x1000;
     nv_reconnect(f);
 }
 
@@ -163,8 +183,7 @@ void nv_finish(NVGuest *f)
     g_free(f->sock_path);
     g_free(f->qemu_path);
     g_free(f->mig_path);
-    forget_session(f);
-    g_array_free(f->held, true);
+    nv_detach(f);
 }
 
 QTestState *nv_boot_incoming(NVGuest *f, const char *props, const char *uri)
@@ -204,7 +223,7 @@ uint64_t nv_send_nvsp(NVGuest *f, uint16_t chan, const void *msg,
         /* The host answers as fast as the guest reads. */
         g_assert_cmpint(i, <, NV_POLL_MAX);
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     return id;
@@ -233,7 +252,7 @@ bool nv_try_comp(NVGuest *f, uint64_t trans_id, int rounds, NVComp *c)
             return false;
         }
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     return true;
@@ -248,7 +267,7 @@ NVComp nv_wait_comp(NVGuest *f, uint16_t chan, uint64_t trans_id)
             g_error("no completion for transaction 0x%" PRIx64, trans_id);
         }
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     g_assert_cmpuint(c.chan, ==, chan);
@@ -414,7 +433,7 @@ uint64_t nv_send_rndis_raw(NVGuest *f, uint16_t chan, uint32_t channel_type,
                                       sizeof(msg)); i++) {
         g_assert_cmpint(i, <, NV_POLL_MAX);
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     return id;
@@ -657,7 +676,7 @@ NVRndis *nv_try_rndis(NVGuest *f, uint32_t type, uint32_t req_id)
             return m;
         }
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     return NULL;
@@ -707,7 +726,7 @@ void nv_assert_quiet(NVGuest *f)
 {
     /* A few round trips through the main loop, then nothing new. */
     for (int i = 0; i < 10; i++) {
-        g_usleep(10 * 1000);
+        hvp_idle(10 * 1000);
         g_assert_cmpint(nv_pump(f), ==, 0);
     }
     if (!g_queue_is_empty(&f->rndis)) {
@@ -997,7 +1016,7 @@ void nv_wire_send(NVGuest *f, const void *frame, uint32_t len)
         /* QEMU reads as fast as the guest takes frames. */
         g_assert_cmpint(i, <, NV_POLL_MAX);
         if (!nv_pump(f)) {
-            g_usleep(NV_POLL_US);
+            hvp_idle(NV_POLL_US);
         }
     }
     g_assert_cmpint(ret, ==, len);
@@ -1041,7 +1060,7 @@ void nv_wire_assert_empty(NVGuest *f)
     ssize_t ret;
 
     for (int i = 0; i < 10; i++) {
-        g_usleep(10 * 1000);
+        hvp_idle(10 * 1000);
         nv_pump(f);
     }
     do {
@@ -1061,7 +1080,7 @@ void nv_wire_wait_taken(NVGuest *f)
         if (!queued) {
             return;
         }
-        g_usleep(NV_POLL_US);
+        hvp_idle(NV_POLL_US);
     }
     g_error("QEMU left %d bytes of frames unread", queued);
 }

@@ -261,6 +261,12 @@ typedef struct NVPpi {
  */
 void nv_boot(NVGuest *f, const char *props);
 /*
+ * nv_boot() for a QEMU that is already running with an hv-net (the fuzzer's):
+ * connects and takes the offer. nv_detach() frees what nv_attach() took.
+ */
+void nv_attach(NVGuest *f, QTestState *qts);
+void nv_detach(NVGuest *f);
+/*
  * After a machine reset: the partition set up again, connected at 5.3,
  * the offer taken; everything of the last session forgotten.
  */

@@ -29,10 +29,15 @@
 
 void sv_boot(SVGuest *f, const char *props, const char *args)
 {
+    sv_attach(f, qtest_initf(SV_MACHINE "%s %s", props, args));
+}
+
+void sv_attach(SVGuest *f, QTestState *qts)
+{
     HvpMessage offer;
 
     memset(f, 0, sizeof(*f));
-    f->qts = qtest_initf(SV_MACHINE "%s %s", props, args);
+    f->qts = qts;
     vmbus_guest_init(&f->g, f->qts, 2, SV_SINT);
     vmbus_guest_connect(&f->g, VMBUS_GUEST_V5_3);
     g_assert_cmpint(vmbus_guest_request_offers(&f->g, &offer, 1), ==, 1);
@@ -194,7 +199,7 @@ void sv_assert_quiet(SVGuest *f, VMBusGuestChannel *ch)
                                                    VMBUS_GUEST_RING_WRITE),
                          ==, vmbus_guest_recv_ring_get(&f->g, ch,
                                                        VMBUS_GUEST_RING_READ));
-        g_usleep(10 * 1000);
+        hvp_idle(10 * 1000);
     }
 }
 

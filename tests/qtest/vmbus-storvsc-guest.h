@@ -164,6 +164,8 @@ typedef struct SVRequest {
  * SV_RING_GPA(0), which a test may change before sv_open().
  */
 void sv_boot(SVGuest *f, const char *props, const char *args);
+/* sv_boot() for a QEMU that is already running (the fuzzer's). */
+void sv_attach(SVGuest *f, QTestState *qts);
 /* Opens the primary channel, events to VP 0. */
 void sv_open(SVGuest *f);
 /*

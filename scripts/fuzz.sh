@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the VMBus fuzz targets (tests/qtest/fuzz) from the sanitizer build.
+#
+#   scripts/fuzz.sh smoke SECONDS          every target, SECONDS each, from
+#                                          the seed corpora; fails on a crash
+#   scripts/fuzz.sh run TARGET SECONDS     one campaign; its corpus grows in
+#                                          ~/.cache/qemu-vmbus/fuzz/TARGET
+#   scripts/fuzz.sh list                   the targets
+#
+# Crashes, leaks and timeouts land in build/fuzz-artifacts/TARGET/. Each run
+# ends with a line: target, executions, executions per second, coverage.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+fuzzer=$top/build/san/qemu-fuzz-x86_64
+seeds=$top/tests/qtest/fuzz/corpus
+dicts=$top/tests/qtest/fuzz/dict
+targets=(vmbus-hv-partition vmbus-msg vmbus-ring vmbus-hv-ic vmbus-hv-net
+         vmbus-hv-scsi)
+
+# A crash is a report and a nonzero status; leaks count as crashes.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/scripts/lsan-suppressions.txt}
+
+# One libFuzzer run of TARGET for SECONDS over CORPUS (written to).
+run_one() {
+    local target=$1 secs=$2 corpus=$3 log art rc=0 dict=()
+    art=$top/build/fuzz-artifacts/$target
+    mkdir -p "$art" "$corpus"
+    [ -f "$dicts/$target.dict" ] && dict=(-dict="$dicts/$target.dict")
+    log=$(mktemp)
+    "$fuzzer" --fuzz-target="$target" ${dict[@]+"${dict[@]}"} \
+        -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 \
+        -max_len=4096 -print_final_stats=1 \
+        -artifact_prefix="$art/" "$corpus" "$seeds/$target" \
+        > "$log" 2>&1 || rc=$?
+    summarise "$target" "$log" "$rc"
+    if [ "$rc" != 0 ]; then
+        tail -n 60 "$log" >&2
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
+summarise() {
+    local target=$1 log=$2 rc=$3 execs eps cov ft
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+    printf 'fuzz: %-20s %s executions, %s/s, cov %s, ft %s: %s\n' \
+        "$target" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" \
+        "$([ "$rc" = 0 ] && echo ok || echo "FAILED (status $rc)")"
+}
+
+case "${1:-}" in
+smoke)
+    secs=${2:-20}
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    rc=0
+    for t in "${targets[@]}"; do
+        run_one "$t" "$secs" "$work/$t" || rc=1
+    done
+    exit "$rc"
+    ;;
+run)
+    [ $# = 3 ] || { echo "usage: $0 run TARGET SECONDS" >&2; exit 2; }
+    run_one "$2" "$3" "$HOME/.cache/qemu-vmbus/fuzz/$2"
+    ;;
+list)
+    printf '%s\n' "${targets[@]}"
+    ;;
+*)
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac
