@@ -16,6 +16,8 @@ export CCACHE_NOHASHDIR := 1
 	fuzz-build fuzz-smoke fuzz demo demo-shell docs clean distclean
 
 all: $(BUILD)/config.mk
+	@echo "==> building qemu-system-x86_64 in $(QEMU_BUILD)" \
+		"(the first build takes about 8 minutes on 2 cores)"
 	ninja -C $(QEMU_BUILD) qemu-system-x86_64
 	ln -sfn qemu/qemu-system-x86_64 $(EMULATOR)
 
@@ -53,6 +55,8 @@ $(SAN_BUILD)/build.ninja: $(BUILD)/config.mk
 	./configure --sanitizers
 
 fuzz-build: $(SAN_BUILD)/build.ninja
+	@echo "==> building the sanitizer build's fuzzer in $(SAN_BUILD)" \
+		"(the first build takes about 15 minutes on 2 cores)"
 	ninja -C $(SAN_BUILD) qemu-fuzz-x86_64
 
 # Every fuzz target for FUZZ_SMOKE_TIME seconds; a crash or leak fails it.

@@ -112,6 +112,12 @@ static void hv_net_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "queues must be from 1 to %u", HV_NET_QUEUES_MAX);
         return;
     }
+    /* OID_GEN_LINK_SPEED is a 32-bit count of 100 bit/s units. */
+    if (n->link_speed_mbps < 1 || n->link_speed_mbps > UINT32_MAX / 10000) {
+        error_setg(errp, "link-speed must be from 1 to %u (Mbit/s)",
+                   UINT32_MAX / 10000);
+        return;
+    }
     qemu_macaddr_default_if_unset(&n->conf.macaddr);
     n->nic = qemu_new_nic(&hv_net_info, &n->conf,
                           object_get_typename(OBJECT(dev)), dev->id,

@@ -2832,6 +2832,29 @@ static void test_bug_no_completion(void)
     nv_finish(&f);
 }
 
+/* Properties out of range stop QEMU with a message naming them. */
+static void test_bad_properties(void)
+{
+    static const struct {
+        const char *props, *message;
+    } cases[] = {
+        { "queues=0", "queues must be from 1 to 64" },
+        { "queues=65", "queues must be from 1 to 64" },
+        { "link-speed=0", "link-speed must be from 1 to 429496" },
+        /* 429497 Mbit/s no longer fits OID_GEN_LINK_SPEED's 32 bits */
+        { "link-speed=429497", "link-speed must be from 1 to 429496" },
+    };
+
+    for (int i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_autofree char *args = g_strdup_printf(
+            "-M q35 -cpu qemu64,hv-vpindex=on,hv-synic=on"
+            " -device vmbus-bridge -netdev user,id=n0"
+            " -device hv-net,netdev=n0,%s", cases[i].props);
+
+        assert_startup_fails(args, cases[i].message);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2842,6 +2865,7 @@ int main(int argc, char **argv)
         qtest_add_data_func(name, &init_cases[i], test_init);
     }
     qtest_add_func("/hv-net/init/negotiate", test_init_negotiate);
+    qtest_add_func("/hv-net/init/bad-properties", test_bad_properties);
     qtest_add_func("/hv-net/tx/section", test_tx_section);
     qtest_add_func("/hv-net/tx/gpa-direct", test_tx_gpa);
     qtest_add_func("/hv-net/tx/batch", test_tx_batch);

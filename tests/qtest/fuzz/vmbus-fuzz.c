@@ -65,19 +65,17 @@ const uint8_t *vfuzz_bytes(VFuzzInput *in, size_t max, size_t *len)
 /*
  * The host's side runs in this process: the guest drivers' waits run its
  * main loop, and let the vCPU threads (SynIC message delivery runs there)
- * take the BQL. Short naps first, the driver's own pace when a wait drags.
+ * take the BQL. Short naps while the host makes progress; the driver's own
+ * pace once a wait drags on with nothing happening.
  */
+static unsigned idle_streak;
+
 static void vfuzz_idle(unsigned us)
 {
-    static int64_t last;
-    static unsigned streak;
-    int64_t now = g_get_monotonic_time();
-
-    streak = now - last < 1000 ? streak + 1 : 0;
-    last = now;
+    idle_streak = g_main_context_pending(NULL) ? 0 : idle_streak + 1;
     flush_events(NULL);
     bql_unlock();
-    g_usleep(streak < 100 ? 20 : MIN(us, 2000));
+    g_usleep(idle_streak < 200 ? 10 : MIN(us, 1000));
     bql_lock();
     flush_events(NULL);
 }
@@ -523,6 +521,7 @@ static void vfuzz_one(QTestState *qts, const unsigned char *data,
     VFuzzInput in = { .p = data, .n = size };
     VFuzz f = { .qts = qts, .nvps = t->nvps, .trans_id = 0x1000 };
 
+    idle_streak = 0;
     vmbus_guest_init(&f.g, qts, t->nvps, 2);
     if (t->setup) {
         t->setup(&f);
