@@ -23,19 +23,35 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/scripts/lsan-suppressions.txt}
 
+# CPU seconds (user + system) of this shell's finished children so far,
+# into the variable CHILD_CPU. `times` runs in this shell: a subshell would
+# know none of them.
+child_cpu() {
+    local tfile
+    tfile=$(mktemp)
+    times > "$tfile"
+    CHILD_CPU=$(tail -n 1 "$tfile" |
+        awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/);
+               t += a[1] * 60 + a[2] } printf "%d\n", t }')
+    rm -f "$tfile"
+}
+
 # One libFuzzer run of TARGET for SECONDS over CORPUS (written to).
 run_one() {
-    local target=$1 secs=$2 corpus=$3 log art rc=0 dict=()
+    local target=$1 secs=$2 corpus=$3 log art rc=0 dict=() cpu0
     art=$top/build/fuzz-artifacts/$target
     mkdir -p "$art" "$corpus"
     [ -f "$dicts/$target.dict" ] && dict=(-dict="$dicts/$target.dict")
     log=$(mktemp)
+    child_cpu
+    cpu0=$CHILD_CPU
     "$fuzzer" --fuzz-target="$target" ${dict[@]+"${dict[@]}"} \
         -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 \
         -max_len=4096 -print_final_stats=1 \
         -artifact_prefix="$art/" "$corpus" "$seeds/$target" \
         > "$log" 2>&1 || rc=$?
-    summarise "$target" "$log" "$rc"
+    child_cpu
+    summarise "$target" "$log" "$rc" $((CHILD_CPU - cpu0))
     if [ "$rc" != 0 ]; then
         tail -n 60 "$log" >&2
     fi
@@ -44,13 +60,13 @@ run_one() {
 }
 
 summarise() {
-    local target=$1 log=$2 rc=$3 execs eps cov ft
+    local target=$1 log=$2 rc=$3 cpu=$4 execs eps cov ft
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-    printf 'fuzz: %-20s %s executions, %s/s, cov %s, ft %s: %s\n' \
-        "$target" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" \
+    printf 'fuzz: %-20s %s executions, %s/s, %s CPU s, cov %s, ft %s: %s\n' \
+        "$target" "${execs:-?}" "${eps:-?}" "$cpu" "${cov:-?}" "${ft:-?}" \
         "$([ "$rc" = 0 ] && echo ok || echo "FAILED (status $rc)")"
 }
 

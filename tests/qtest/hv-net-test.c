@@ -602,7 +602,7 @@ static void test_tx_gpa(void)
 
     /* A whole packet in the section, then the next one's header. */
     {
-        uint8_t first[NV_PKT_HDR + 64];
+        uint8_t first[NV_PKT_HDR + 64 + 64];   /* room for the padding */
         uint8_t raw[64];
         uint32_t first_len, raw_len = build_raw(raw, peer_mac, 64, 4);
 
@@ -1827,7 +1827,7 @@ static void test_malformed_nvsp(void)
         { 170, 100 }, { 0xfffffffe, 100 }, { 0, 6145 }, { 0, 0 },
         { 169, 0xffffffff },
     };
-    uint8_t msg[NV_MSG_SIZE], frame[128], pkt[NV_PKT_HDR + 128];
+    uint8_t msg[NV_MSG_SIZE], frame[512], pkt[NV_PKT_HDR + 128];
     uint32_t got, n = 0, len;
     NVGuest f;
 
@@ -2771,7 +2771,7 @@ static void test_bug_rndis_unanswered(void)
  */
 static void test_bug_empty_range(void)
 {
-    uint8_t frame[256], pkt[NV_PKT_HDR];
+    uint8_t frame[256], pkt[NV_PKT_HDR + 256];
     uint32_t len, status;
     NVRange r[3];
     NVGuest f;

@@ -457,7 +457,7 @@ static void test_read_write(void)
     g_autofree uint64_t *pfns = g_new(uint64_t, RW_MAX_PAGES);
     g_autofree uint8_t *buf = g_malloc(2 * MiB);
     g_autofree uint8_t *want = g_malloc(2 * MiB);
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
 
     g_assert_cmpuint(f.max_transfer, ==, 2 * MiB);
@@ -772,7 +772,7 @@ static void test_subchannels(void)
     VMBusGuestChannel sc[3];
     uint8_t body[SV_PKT_SIZE - SV_PKT_HEADER] = { 0 };
     uint64_t id[3];
-    SVRequest r[3];
+    SVRequest r[3] = { 0 };
     SVPacket p;
 
     g_assert_cmpuint(f.max_channels, ==, 2);
@@ -875,7 +875,7 @@ static void test_malformed(void)
     SVGuest f;
     char *img = start_with_disk(&f, ",max-transfer=64K", SV_VERSION_WIN10);
     uint8_t pkt[SV_PKT_SIZE], ext[16];
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
     uint64_t id;
 
@@ -1032,7 +1032,7 @@ static uint64_t burst(SVGuest *f, VMBusGuestChannel *ch, uint64_t buf,
                       uint32_t n)
 {
     uint64_t first = f->trans_id + 1;
-    SVRequest r;
+    SVRequest r = { 0 };
 
     for (uint32_t i = 0; i < n; i++) {
         burst_request(&r, buf, i);
@@ -1089,7 +1089,7 @@ static int drain(SVGuest *f, VMBusGuestChannel *ch, uint64_t buf,
     g_autofree bool *seen = g_new0(bool, n);
     uint32_t answered = 0;
     int rescans = 0;
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
 
     while (answered < n) {
@@ -1131,7 +1131,7 @@ static void test_reset_busy(void)
     g_autofree char *args = g_strdup_printf(SLOW_DISK_ARGS, img, 1000);
     uint8_t pkt[SV_PKT_SIZE];
     uint64_t first, reset_id;
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
     SVGuest f;
 
@@ -1186,7 +1186,7 @@ static void test_unplug(void)
     SVRequest tur = { .cdb_len = 6, .data_in = SV_DATA_NONE };
     VMBusGuestChannel sc;
     uint16_t count;
-    SVRequest r;
+    SVRequest r = { 0 };
     SVGuest f;
     HvpMessage m;
     QDict *ev, *rsp;
@@ -1265,7 +1265,7 @@ static void test_close_busy(void)
         "file.inject-error.1.immediately=on "
         "-device scsi-hd,bus=scsi.0,drive=d0,channel=0,scsi-id=0,lun=0,"
         "id=lun0", img);
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
     SVGuest f;
 
@@ -1344,7 +1344,7 @@ static void test_flow_overtake(void)
     g_autofree bool *seen = g_new0(bool, n + 1);
     SVRequest tur = { .cdb_len = 6, .data_in = SV_DATA_NONE };
     uint64_t read_id;
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
     SVGuest f;
 
@@ -1456,7 +1456,7 @@ static void test_migrate_retry(void)
                                            g_get_tmp_dir(), getpid());
     QTestState *dst;
     QDict *rsp;
-    SVRequest r;
+    SVRequest r = { 0 };
     SVPacket p;
     SVGuest f;
     uint64_t id;
