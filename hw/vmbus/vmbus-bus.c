@@ -29,14 +29,19 @@ static void vmbus_instance_init(Object *obj)
     QTAILQ_INIT(&VMBUS(obj)->gpadls);
 }
 
+static char *vmbus_get_dev_path(DeviceState *dev);
+
 static void vmbus_class_init(ObjectClass *klass, void *data)
 {
     ResettableClass *rc = RESETTABLE_CLASS(klass);
+    BusClass *bc = BUS_CLASS(klass);
 
     rc->phases.hold = vmbus_reset_hold;
+    bc->get_dev_path = vmbus_get_dev_path;
 }
 
-uint32_t vmbus_alloc_relid(VMBus *vmbus)
+/* The lowest id from @lo to @hi that no channel holds and no device wants. */
+static uint32_t alloc_relid(VMBus *vmbus, uint32_t lo, uint32_t hi)
 {
     g_autofree unsigned long *used = bitmap_new(VMBUS_RELID_MAX + 1);
     BusChild *kid;
@@ -45,12 +50,77 @@ uint32_t vmbus_alloc_relid(VMBus *vmbus)
     QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
         VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
 
+        set_bit(vdev->want_relid, used);
         for (int i = 0; i < vdev->nchans; i++) {
             set_bit(vdev->chans[i].relid, used);
         }
     }
-    relid = find_next_zero_bit(used, VMBUS_RELID_MAX + 1, VMBUS_RELID_MIN);
-    return relid <= VMBUS_RELID_MAX ? relid : 0;
+    relid = find_next_zero_bit(used, hi + 1, lo);
+    return relid <= hi ? relid : 0;
+}
+
+uint32_t vmbus_alloc_subchannel_relid(VMBus *vmbus)
+{
+    return vmbus->max_offers < VMBUS_RELID_MAX ?
+           alloc_relid(vmbus, vmbus->max_offers + 1, VMBUS_RELID_MAX) : 0;
+}
+
+/* The device that holds or wants @relid, other than @self. */
+static VMBusDevice *relid_owner(VMBus *vmbus, VMBusDevice *self,
+                                uint32_t relid)
+{
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &BUS(vmbus)->children, sibling) {
+        VMBusDevice *vdev = VMBUS_DEVICE(kid->child);
+
+        if (vdev != self && vdev->nchans &&
+            (vdev->want_relid == relid || vdev->chans[0].relid == relid)) {
+            return vdev;
+        }
+    }
+    return NULL;
+}
+
+/* The id for @vdev's primary: its "relid", or the lowest free one. */
+static uint32_t primary_relid(VMBus *vmbus, VMBusDevice *vdev, Error **errp)
+{
+    VMBusDevice *owner;
+    uint32_t relid;
+
+    if (!vdev->want_relid) {
+        relid = alloc_relid(vmbus, VMBUS_RELID_MIN, vmbus->max_offers);
+        if (!relid) {
+            error_setg(errp, "the VMBus has no channel id left");
+        }
+        return relid;
+    }
+    if (vdev->want_relid > vmbus->max_offers) {
+        error_setg(errp, "relid must be from %u to %u (vmbus-bridge "
+                   "property max-offers)", VMBUS_RELID_MIN, vmbus->max_offers);
+        return 0;
+    }
+    owner = relid_owner(vmbus, vdev, vdev->want_relid);
+    if (owner) {
+        error_setg(errp, "relid %u is taken by device '%s'", vdev->want_relid,
+                   DEVICE(owner)->id ? DEVICE(owner)->id :
+                   object_get_typename(OBJECT(owner)));
+        return 0;
+    }
+    return vdev->want_relid;
+}
+
+/*
+ * Devices are told apart by their primary's id, not by their plug order:
+ * a destination started after the source unplugged a device matches
+ * the others by the ids that their "relid" properties give them.
+ */
+static char *vmbus_get_dev_path(DeviceState *dev)
+{
+    VMBusDevice *vdev = VMBUS_DEVICE(dev);
+
+    return g_strdup_printf("vmbus/%u", vdev->nchans ? vdev->chans[0].relid :
+                           vdev->want_relid);
 }
 
 static void vmbus_device_realize(DeviceState *dev, Error **errp)
@@ -69,9 +139,8 @@ static void vmbus_device_realize(DeviceState *dev, Error **errp)
                    "(vmbus-bridge property max-offers)", ndevs);
         return;
     }
-    relid = vmbus_alloc_relid(vmbus);
+    relid = primary_relid(vmbus, vdev, errp);
     if (!relid) {
-        error_setg(errp, "the VMBus has no channel id left");
         return;
     }
     vdev->unplugging = false;
@@ -111,6 +180,7 @@ static void vmbus_device_unrealize(DeviceState *dev)
 
 static const Property vmbus_device_props[] = {
     DEFINE_PROP_UUID_NODEFAULT("instanceid", VMBusDevice, instanceid),
+    DEFINE_PROP_UINT32("relid", VMBusDevice, want_relid, 0),
 };
 
 static int vmbus_device_pre_load(void *opaque)
@@ -192,6 +262,9 @@ static void vmbus_device_class_init(ObjectClass *klass, void *data)
     dc->realize = vmbus_device_realize;
     dc->unrealize = vmbus_device_unrealize;
     device_class_set_props(dc, vmbus_device_props);
+    object_class_property_set_description(klass, "relid",
+        "the primary channel's id, 1 to vmbus-bridge's max-offers "
+        "(0, the default: the lowest free one)");
 }
 
 static const TypeInfo vmbus_types[] = {

@@ -509,7 +509,7 @@ int vmbus_device_offer_subchannels(VMBusDevice *vdev, uint16_t count)
         VMBusChannel *sc = &vdev->chans[i];
 
         if (!sc->relid) {
-            sc->relid = vmbus_alloc_relid(vmbus);
+            sc->relid = vmbus_alloc_subchannel_relid(vmbus);
             if (!sc->relid) {
                 /* All or nothing: the ones just given ids go back. */
                 while (--i > 0) {

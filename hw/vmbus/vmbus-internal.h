@@ -164,8 +164,13 @@ VMBusChannel *vmbus_conn_channel(VMBus *vmbus, uint32_t relid);
 /* Takes @chan's offer back; the pump retries when the queue is full. */
 void vmbus_conn_rescind(VMBus *vmbus, VMBusChannel *chan);
 
-/* vmbus-bus.c: the lowest channel id no channel holds, or 0. */
-uint32_t vmbus_alloc_relid(VMBus *vmbus);
+/*
+ * vmbus-bus.c: channel ids. Primaries take ids 1 to max-offers, in plug
+ * order or as their "relid" property says; subchannels take the ids above.
+ * So a device's id never depends on what subchannels other devices opened,
+ * and a destination given the same devices (and relids) gives the same ids.
+ */
+uint32_t vmbus_alloc_subchannel_relid(VMBus *vmbus);
 
 /* vmbus-gpadl.c: the GPADL messages; a TLFS status for the hypercall. */
 uint16_t vmbus_gpadl_header(VMBus *vmbus, const void *msg, uint32_t size);

@@ -450,6 +450,9 @@ static VMBusGuestChannel take_subchannel(TDGuest *f, uint16_t index,
     };
 }
 
+/* Subchannels take ids above those of primaries (max-offers, 256). */
+#define SUB_RELID   257
+
 static uint16_t post_relid(TDGuest *f, uint32_t msgtype, uint32_t relid)
 {
     uint8_t body[4];
@@ -469,9 +472,18 @@ static void test_subchannels(void)
     g_assert_cmpuint(td_inband(&f, TD_SUBCHANNELS, 2, 0, NULL), ==, 0);
     sc1 = take_subchannel(&f, 1, 0x1800000);
     sc2 = take_subchannel(&f, 2, 0x1900000);
-    g_assert_cmpuint(sc1.relid, ==, f.ch.relid + 1);
-    g_assert_cmpuint(sc2.relid, ==, f.ch.relid + 2);
+    g_assert_cmpuint(sc1.relid, ==, SUB_RELID);
+    g_assert_cmpuint(sc2.relid, ==, SUB_RELID + 1);
     g_assert_cmpuint(sc1.connid, ==, 0x10000 + sc1.relid);
+
+    /*
+     * A device plugged now takes the next primary id, whatever ids the
+     * subchannels hold: a migration destination started with both devices
+     * gives them the same ids.
+     */
+    qtest_qmp_device_add(f.qts, "vmbus-testdev", "td2", "{}");
+    m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_OFFERCHANNEL);
+    g_assert_cmpuint(ldl_le_p(m.payload + 184), ==, f.ch.relid + 1);
 
     /* Each subchannel: its own ring and events, the device's service. */
     g_assert_cmpuint(vmbus_guest_open(&f.g, &sc1, 1), ==, 0);
@@ -494,7 +506,7 @@ static void test_subchannels(void)
                      ==, 0);
     for (int i = 1; i <= 2; i++) {
         m = vmbus_guest_recv(&f.g, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
-        g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, f.ch.relid + i);
+        g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, SUB_RELID + i - 1);
     }
     g_assert_cmpuint(post_relid(&f, VMBUS_GUEST_CLOSECHANNEL, sc1.relid), ==,
                      HVP_STATUS_INVALID_PARAMETER);
@@ -513,7 +525,7 @@ static void test_subchannels(void)
     g_assert_cmpuint(vmbus_guest_open(&f.g, &f.ch, 0), ==, 0);
     g_assert_cmpuint(td_inband(&f, TD_SUBCHANNELS, 1, 0, NULL), ==, 0);
     sc1 = take_subchannel(&f, 1, 0x1800000);
-    g_assert_cmpuint(sc1.relid, ==, f.ch.relid + 1);
+    g_assert_cmpuint(sc1.relid, ==, SUB_RELID);
     g_assert_cmpuint(vmbus_guest_open(&f.g, &sc1, 0), ==, 0);
     td_assert_echo_on(&f, &sc1);
 

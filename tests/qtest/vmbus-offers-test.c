@@ -268,6 +268,80 @@ static void test_migration(void)
     unlink(sock);
 }
 
+/* "relid" names a primary's channel id; a taken or too large one is refused. */
+static void test_relid_property(void)
+{
+    VMBusGuest g;
+    QTestState *qts = start(&g, "-device vmbus-testdev,id=d1,relid=7"
+                                " -device vmbus-testdev,id=d2");
+    HvpMessage offers[4];
+    QDict *rsp;
+
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    /* Offered in channel id order: d2 took the lowest free id. */
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+    g_assert_cmpuint(offer_relid(&offers[0]), ==, 1);
+    g_assert_cmpuint(offer_relid(&offers[1]), ==, 7);
+
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments':"
+                    " {'driver': 'vmbus-testdev', 'id': 'd3', 'relid': 7}}");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"),
+                            "relid 7 is taken by device 'd1'"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments':"
+                    " {'driver': 'vmbus-testdev', 'id': 'd3',"
+                    " 'relid': 257}}");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"),
+                            "relid must be from 1 to 256"));
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
+/*
+ * After a device in the middle went away, a destination given the others
+ * (the later ones with their ids as "relid") takes the migration: devices
+ * are matched by channel id, not by plug order.
+ */
+static void test_migration_after_unplug(void)
+{
+    g_autofree char *sock = g_strdup_printf("%s/vmbus-offers-mig2-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    VMBusGuest g, d;
+    QTestState *src = start(&g, "-device vmbus-testdev,id=d1"
+                                " -device vmbus-testdev,id=d2"
+                                " -device vmbus-testdev,id=d3");
+    QTestState *dst;
+    HvpMessage offers[4], m;
+
+    qtest_qmp_device_del(src, "d2");
+    vmbus_guest_connect(&g, VMBUS_GUEST_V5_3);
+    g_assert_cmpint(vmbus_guest_request_offers(&g, offers, 4), ==, 2);
+    g_assert_cmpuint(offer_relid(&offers[0]), ==, 1);
+    g_assert_cmpuint(offer_relid(&offers[1]), ==, 3);
+
+    dst = qtest_initf("-M q35 -m 64 -smp 2 -cpu " HV_CPU " -device"
+                      " vmbus-bridge -device vmbus-testdev,id=d1 -device"
+                      " vmbus-testdev,id=d3,relid=3 -incoming %s", uri);
+    migrate_and_wait(src, dst, uri);
+    d = g;
+    d.qts = dst;
+
+    /* The gap is free for a new device; d3 is still channel 3. */
+    qtest_qmp_device_add(dst, "vmbus-testdev", "d4", "{}");
+    m = vmbus_guest_recv(&d, 0, VMBUS_GUEST_OFFERCHANNEL);
+    g_assert_cmpuint(offer_relid(&m), ==, 2);
+    qtest_qmp_assert_success(dst, "{'execute': 'device_del',"
+                             " 'arguments': {'id': 'd3'}}");
+    m = vmbus_guest_recv(&d, 0, VMBUS_GUEST_RESCIND_CHANNELOFFER);
+    g_assert_cmpuint(ldl_le_p(m.payload + 8), ==, 3);
+    qtest_quit(src);
+    qtest_quit(dst);
+    unlink(sock);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -281,6 +355,9 @@ int main(int argc, char **argv)
     qtest_add_func("/vmbus/offers/flow-control", test_offers_flow_control);
     qtest_add_func("/vmbus/offers/max-offers", test_max_offers);
     qtest_add_func("/vmbus/offers/migration", test_migration);
+    qtest_add_func("/vmbus/offers/relid-property", test_relid_property);
+    qtest_add_func("/vmbus/offers/migration-after-unplug",
+                   test_migration_after_unplug);
 
     return g_test_run();
 }

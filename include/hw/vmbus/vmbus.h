@@ -49,6 +49,8 @@ struct VMBusDevice {
 
     /* Property "instanceid": the guest's name for this device. */
     QemuUUID instanceid;
+    /* Property "relid": the primary channel's id; 0: the lowest free. */
+    uint32_t want_relid;
 
     /*
      * Channel 0 is the primary, offered while the device exists, with an
