@@ -170,7 +170,8 @@ static void testdev_fill(VMBusTestDev *td, VMBusChannel *chan)
     if (vmbus_channel_index(chan) || !td->fill_left) {
         return;
     }
-    body = g_malloc(td->fill_size);
+    /* FILL may ask for empty packets: still a buffer to memset. */
+    body = g_malloc(MAX(td->fill_size, 1));
     vmbus_channel_send_batch_begin(chan);
     while (td->fill_left) {
         memset(body, td->fill_seq, td->fill_size);

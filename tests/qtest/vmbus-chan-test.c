@@ -275,6 +275,16 @@ static void test_flow_control(void)
     }
     g_assert_false(vmbus_guest_recv_pkt(&f.g, &f.ch, &pkt));
     td_assert_echo(&f);
+
+    /* Empty packets (the fuzzer's find: UB in the test device). */
+    g_assert_true(vmbus_guest_send(&f.g, &f.ch, VMBUS_GUEST_PKT_INBAND, 0,
+                                   2, NULL, 0,
+                                   (uint8_t[12]) { TD_FILL, 0, 0, 0,
+                                                   3, 0, 0, 0 }, 12));
+    for (uint32_t i = 0; i < 3; i++) {
+        g_assert_true(vmbus_guest_recv_pkt(&f.g, &f.ch, &pkt));
+        g_assert_cmpuint(pkt.len, ==, 0);
+    }
     qtest_quit(f.qts);
 }
 
