@@ -189,20 +189,24 @@ static uint32_t ring_free(uint32_t datasize, uint32_t write, uint32_t read)
     return write >= read ? datasize - (write - read) : read - write;
 }
 
-bool vmbus_guest_send(VMBusGuest *g, VMBusGuestChannel *ch, uint16_t type,
-                      uint16_t flags, uint64_t trans_id, const void *ext,
-                      uint32_t ext_len, const void *data, uint32_t len)
+bool vmbus_guest_ring_put(VMBusGuest *g, VMBusGuestChannel *ch,
+                          uint16_t type, uint16_t flags, uint64_t trans_id,
+                          const void *ext, uint32_t ext_len,
+                          const void *data, uint32_t len, bool *signal)
 {
     uint32_t datasize = (ch->send_pages - 1) * PAGE;
-    uint32_t hdr = 16 + ext_len;
+    uint32_t hdr = 16 + ROUND_UP(ext_len, 8);
     uint32_t pktlen = ROUND_UP(hdr + len, 8);
     uint32_t write = vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_WRITE);
     uint32_t read = vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_READ);
-    g_autofree uint8_t *pkt = g_malloc0(pktlen + 8);
+    g_autofree uint8_t *pkt = NULL;
 
-    if (ring_free(datasize, write, read) <= pktlen + 8) {
+    /* Indices as a guest trusts them: in the ring, quadword aligned. */
+    if (write >= datasize || read >= datasize || (write | read) & 7 ||
+        pktlen > 0xffff * 8 || ring_free(datasize, write, read) <= pktlen + 8) {
         return false;
     }
+    pkt = g_malloc0(pktlen + 8);
     stw_le_p(pkt, type);
     stw_le_p(pkt + 2, hdr / 8);
     stw_le_p(pkt + 4, pktlen / 8);
@@ -219,8 +223,22 @@ bool vmbus_guest_send(VMBusGuest *g, VMBusGuestChannel *ch, uint16_t type,
     vmbus_guest_send_ring_set(g, ch, VMBUS_GUEST_RING_WRITE,
                               (write + pktlen + 8) % datasize);
     /* As hv_signal_on_write(): only a host that had caught up. */
-    if (!vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_MASK) &&
-        vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_READ) == write) {
+    *signal = !vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_MASK) &&
+              vmbus_guest_send_ring_get(g, ch, VMBUS_GUEST_RING_READ) == write;
+    return true;
+}
+
+bool vmbus_guest_send(VMBusGuest *g, VMBusGuestChannel *ch, uint16_t type,
+                      uint16_t flags, uint64_t trans_id, const void *ext,
+                      uint32_t ext_len, const void *data, uint32_t len)
+{
+    bool signal;
+
+    if (!vmbus_guest_ring_put(g, ch, type, flags, trans_id, ext, ext_len,
+                              data, len, &signal)) {
+        return false;
+    }
+    if (signal) {
         signal_host(g, ch);
     }
     return true;

@@ -96,6 +96,16 @@ void vmbus_guest_recv_ring_set(VMBusGuest *g, VMBusGuestChannel *ch,
                                uint32_t field, uint32_t val);
 
 /*
+ * Writes a packet into @ch's guest-to-host ring; false when the ring's
+ * indices are not ones a guest would trust, or there is no room. *@signal:
+ * whether the host must be signalled (it had caught up and not masked).
+ */
+bool vmbus_guest_ring_put(VMBusGuest *g, VMBusGuestChannel *ch,
+                          uint16_t type, uint16_t flags, uint64_t trans_id,
+                          const void *ext, uint32_t ext_len,
+                          const void *data, uint32_t len, bool *signal);
+
+/*
  * Writes a packet to the send ring, signalling the host as Linux does
  * (ring was empty, host not masking). False when the ring is full.
  */

@@ -123,19 +123,13 @@ static uint32_t ring_free(uint32_t size, uint32_t write, uint32_t read)
     return write >= read ? size - (write - read) : read - write;
 }
 
-static void ring_rw(VFuzz *f, uint64_t ctrl, uint32_t size, uint32_t pos,
-                    void *buf, uint32_t len, bool write)
+static void ring_read(VFuzz *f, uint64_t ctrl, uint32_t size, uint32_t pos,
+                      void *buf, uint32_t len)
 {
     uint32_t first = MIN(len, size - pos);
-    uint8_t *p = buf;
 
-    if (write) {
-        qtest_memwrite(f->qts, ctrl + PAGE + pos, p, first);
-        qtest_memwrite(f->qts, ctrl + PAGE, p + first, len - first);
-    } else {
-        qtest_memread(f->qts, ctrl + PAGE + pos, p, first);
-        qtest_memread(f->qts, ctrl + PAGE, p + first, len - first);
-    }
+    qtest_memread(f->qts, ctrl + PAGE + pos, buf, first);
+    qtest_memread(f->qts, ctrl + PAGE, (uint8_t *)buf + first, len - first);
 }
 
 /* Ring indices as a guest would trust them: in the ring, 8-byte aligned. */
@@ -148,36 +142,13 @@ bool vfuzz_ring_send(VFuzz *f, VMBusGuestChannel *ch, uint16_t type,
                      uint16_t flags, uint64_t trans_id, const void *ext,
                      uint32_t ext_len, const void *data, uint32_t len)
 {
-    uint64_t ctrl = ch->ring_gpa;
-    uint32_t size = ring_datasize(ch->send_pages);
-    uint32_t hdr = 16 + ROUND_UP(ext_len, 8);
-    uint32_t pktlen = ROUND_UP(hdr + len, 8);
-    uint32_t write = qtest_readl(f->qts, ctrl + VMBUS_GUEST_RING_WRITE);
-    uint32_t read = qtest_readl(f->qts, ctrl + VMBUS_GUEST_RING_READ);
-    g_autofree uint8_t *pkt = NULL;
+    bool signal;
 
-    if (!index_ok(write, size) || !index_ok(read, size) ||
-        hdr > 0xffff * 8 || pktlen > 0xffff * 8 ||
-        ring_free(size, write, read) <= pktlen + 8) {
+    if (!vmbus_guest_ring_put(&f->g, ch, type, flags, trans_id, ext, ext_len,
+                              data, len, &signal)) {
         return false;
     }
-    pkt = g_malloc0(pktlen + 8);
-    stw_le_p(pkt, type);
-    stw_le_p(pkt + 2, hdr / 8);
-    stw_le_p(pkt + 4, pktlen / 8);
-    stw_le_p(pkt + 6, flags);
-    stq_le_p(pkt + 8, trans_id);
-    if (ext_len) {
-        memcpy(pkt + 16, ext, ext_len);
-    }
-    if (len) {
-        memcpy(pkt + hdr, data, len);
-    }
-    stq_le_p(pkt + pktlen, (uint64_t)write << 32);
-    ring_rw(f, ctrl, size, write, pkt, pktlen + 8, true);
-    qtest_writel(f->qts, ctrl + VMBUS_GUEST_RING_WRITE,
-                 (write + pktlen + 8) % size);
-    if (!qtest_readl(f->qts, ctrl + VMBUS_GUEST_RING_MASK)) {
+    if (signal) {
         vfuzz_signal(f, ch);
     }
     return true;
@@ -207,7 +178,7 @@ static void drain_channel(VFuzz *f, VMBusGuestChannel *ch, uint32_t status)
             break;
         }
         used = size - ring_free(size, write, read);
-        ring_rw(f, ctrl, size, read, desc, sizeof(desc), false);
+        ring_read(f, ctrl, size, read, desc, sizeof(desc));
         type = lduw_le_p(desc);
         off = lduw_le_p(desc + 2) * 8;
         len = lduw_le_p(desc + 4) * 8;
