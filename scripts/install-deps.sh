@@ -10,6 +10,7 @@ base_pkgs=(
     python3-venv libfdt-dev zlib1g-dev seabios ipxe-qemu ccache
     qemu-system-data dpkg-dev pkg-config xz-utils patch python3-tomli cpio
     zstd python3-sphinx python3-sphinx-rtd-theme
+    libvirt-clients libvirt-daemon-driver-qemu
 )
 # Packages that must come from bookworm-backports (meson >= 1.5).
 bpo_pkgs=(meson python3-pycotap)
