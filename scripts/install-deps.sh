@@ -11,6 +11,8 @@ base_pkgs=(
     qemu-system-data dpkg-dev pkg-config xz-utils patch python3-tomli cpio
     zstd python3-sphinx python3-sphinx-rtd-theme
     libvirt-clients libvirt-daemon-driver-qemu
+    # virt-xml-validate runs xmllint, which libvirt-clients does not pull in
+    libxml2-utils
 )
 # Packages that must come from bookworm-backports (meson >= 1.5).
 bpo_pkgs=(meson python3-pycotap)
