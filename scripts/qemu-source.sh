@@ -19,8 +19,9 @@ check_tree() {
         exit 1
     fi
     v=$(tr -d ' \n' < "$dir/VERSION")
+    # 10.0.50 and up are 10.1's development trees and release candidates.
     case "$v" in
-    10.0.*) ;;
+    10.0.[0-9] | 10.0.[1-4][0-9]) ;;
     *)
         log "error: QEMU source at '$dir' is version $v; qemu-vmbus needs QEMU 10.0.x"
         exit 1

@@ -22,13 +22,19 @@ mkfake() { # dir, version
     echo "$2" > "$1/VERSION"
 }
 
-echo "1..4"
+echo "1..6"
 mkfake "$tmp/q92" 9.2.0
 check "9.2 tree refused" "is version 9.2.0; qemu-vmbus needs QEMU 10.0.x" \
     --qemu-src="$tmp/q92"
 mkfake "$tmp/q101" 10.1.0
 check "10.1 tree refused" "is version 10.1.0; qemu-vmbus needs QEMU 10.0.x" \
     --qemu-src="$tmp/q101"
+mkfake "$tmp/q1050" 10.0.50
+check "10.1 development tree refused" \
+    "is version 10.0.50; qemu-vmbus needs QEMU 10.0.x" --qemu-src="$tmp/q1050"
+mkfake "$tmp/q1090" 10.0.90
+check "10.1 release candidate refused" \
+    "is version 10.0.90; qemu-vmbus needs QEMU 10.0.x" --qemu-src="$tmp/q1090"
 mkdir -p "$tmp/empty"
 check "non-QEMU directory refused" "is not a QEMU source tree" \
     --qemu-src="$tmp/empty"
