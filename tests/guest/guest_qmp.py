@@ -115,10 +115,13 @@ def wait_exit(proc, deadline):
 
 
 def wait_line(log, text, deadline):
+    """The first whole console line that starts with "GUEST: " + text.
+    A line without its newline is still being written (the serial port
+    sends a byte at a time): taking it would cut its value short."""
     while time.monotonic() < deadline:
         with open(log) as f:
             for line in f:
-                if line.startswith("GUEST: " + text):
+                if line.startswith("GUEST: " + text) and line.endswith("\n"):
                     return line.strip()
         time.sleep(0.2)
     return None

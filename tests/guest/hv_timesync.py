@@ -32,7 +32,8 @@ dmesg | grep -E 'WARNING|Oops|BUG:|Call Trace' | sed 's/^/GUEST: dmesg: /'
 
 def guest_value(log, key):
     with open(log) as f:
-        m = re.search(rf"^GUEST: {key} (\d+)", f.read(), re.M)
+        # Only a whole line: the serial port may be halfway through it.
+        m = re.search(rf"^GUEST: {key} (\d+)\n", f.read(), re.M)
     return int(m.group(1)) if m else None
 
 

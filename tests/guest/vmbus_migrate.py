@@ -53,7 +53,9 @@ def free_port():
 
 def steps(log):
     with open(log) as f:
-        return [line.split() for line in f if line.startswith("GUEST: step")]
+        # Whole lines only: the serial port may be halfway through one.
+        return [line.split() for line in f
+                if line.startswith("GUEST: step") and line.endswith("\n")]
 
 
 def main():
