@@ -127,6 +127,25 @@ def wait_line(log, text, deadline):
     return None
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def value(line):
+    """The last word of a GUEST: line, or None."""
+    return line.split()[-1] if line else None
+
+
+def dmesg_clean(log):
+    """True when the guest reported no dmesg line (its test script prints
+    WARNING, Oops, BUG and call traces as 'GUEST: dmesg: ...')."""
+    with open(log) as f:
+        return "GUEST: dmesg:" not in f.read()
+
+
 def report(results, log):
     """Prints Results (or (ok, text) pairs) as TAP, with the console's tail
     on failure, and exits with the outcome."""

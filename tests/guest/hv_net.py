@@ -16,8 +16,8 @@ import tempfile
 import threading
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, dmesg_clean, free_port, report,
+                       start_guest, value, wait_exit, wait_line)
 
 MiB = 1024 * 1024
 SIZE = 64 * MiB
@@ -67,14 +67,6 @@ dmesg | grep -E 'WARNING|Oops|BUG:|Call Trace' | sed 's/^/GUEST: dmesg: /'
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def value(line):
-    return line.split()[-1] if line else None
 
 
 def send_to_guest(port, data, deadline):
@@ -175,7 +167,7 @@ def main():
         rc = wait_exit(proc, deadline)
         listener.close()
         ok(rc == 0, "the guest powers off cleanly")
-        ok("GUEST: dmesg:" not in open(log).read(),
+        ok(dmesg_clean(log),
            "no warning or oops in dmesg")
         report(results, log)
 

@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, build_blkbench, report, start_guest,
-                       wait_exit, wait_line)
+from guest_qmp import (Qmp, Results, build_blkbench, dmesg_clean, report,
+                       start_guest, value, wait_exit, wait_line)
 
 MiB = 1024 * 1024
 DISK_SIZE = 128 * MiB
@@ -105,9 +105,6 @@ def md5(path, length, offset=0):
             left -= len(chunk)
     return h.hexdigest()
 
-
-def value(line):
-    return line.split()[-1] if line else None
 
 
 def main():
@@ -208,7 +205,7 @@ def main():
             ok(False, f"driving the guest: {e!r}")
         rc = wait_exit(proc, deadline)
         ok(rc == 0, "the guest powers off cleanly")
-        ok("GUEST: dmesg:" not in open(log).read(),
+        ok(dmesg_clean(log),
            "no warning, oops or hung task in dmesg")
         report(results, log)
 

@@ -9,13 +9,12 @@ wrote is in the image.
 """
 import hashlib
 import os
-import socket
 import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, dmesg_clean, free_port, report,
+                       start_guest, wait_exit, wait_line)
 
 STEPS = 40
 
@@ -44,11 +43,6 @@ say "pattern $(md5sum < /tmp/pattern | cut -c1-32)"
 dmesg | grep -E 'WARNING|Oops|BUG:|Call Trace' | sed 's/^/GUEST: dmesg: /'
 """
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def steps(log):
@@ -115,7 +109,7 @@ def main():
         rc = wait_exit(dst, deadline)
         wait_exit(src, time.monotonic() + 5)
         ok(rc == 0, "the destination powers off cleanly")
-        ok("GUEST: dmesg:" not in open(dst_log).read(),
+        ok(dmesg_clean(dst_log),
            "no warning or oops in dmesg")
         report(results, dst_log)
 

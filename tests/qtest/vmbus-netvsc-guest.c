@@ -770,29 +770,39 @@ void nv_rndis_init(NVGuest *f)
     nv_rndis_free(m);
 }
 
+/*
+ * QUERY or SET of @oid with @len bytes of @info, over the control path as
+ * Linux sends them; returns the host's completion message.
+ */
+static NVRndis *oid_request(NVGuest *f, uint32_t type, uint32_t oid,
+                            const void *info, uint32_t len)
+{
+    g_autofree uint8_t *msg = g_malloc0(NV_QUERY_HDR + len);
+    uint32_t id = ++f->req_id;
+    uint64_t t;
+
+    stl_le_p(msg, type);
+    stl_le_p(msg + 4, NV_QUERY_HDR + len);
+    stl_le_p(msg + 8, id);
+    stl_le_p(msg + 12, oid);
+    stl_le_p(msg + 16, len);
+    stl_le_p(msg + 20, 20);                 /* from req_id */
+    if (len) {
+        memcpy(msg + NV_QUERY_HDR, info, len);
+    }
+    t = nv_send_rndis(f, 0, NV_CHANNEL_CONTROL, msg, NV_QUERY_HDR + len,
+                      NV_VIA_GPA);
+    g_assert_cmpuint(nv_wait_send(f, 0, t), ==, NV_STAT_SUCCESS);
+    return nv_wait_rndis(f, type | NV_RNDIS_COMPLETION, id);
+}
+
 uint32_t nv_query(NVGuest *f, uint32_t oid, const void *in, uint32_t in_len,
                   void *out, uint32_t *out_len)
 {
-    g_autofree uint8_t *msg = g_malloc0(NV_QUERY_HDR + in_len);
-    uint32_t id = ++f->req_id;
-    uint32_t status, len, off, mlen;
-    uint64_t t;
-    NVRndis *m;
+    NVRndis *m = oid_request(f, NV_RNDIS_QUERY, oid, in, in_len);
+    uint32_t mlen = ldl_le_p(m->data + 4);
+    uint32_t status, len, off;
 
-    stl_le_p(msg, NV_RNDIS_QUERY);
-    stl_le_p(msg + 4, NV_QUERY_HDR + in_len);
-    stl_le_p(msg + 8, id);
-    stl_le_p(msg + 12, oid);
-    stl_le_p(msg + 16, in_len);
-    stl_le_p(msg + 20, 20);                 /* from req_id */
-    if (in_len) {
-        memcpy(msg + NV_QUERY_HDR, in, in_len);
-    }
-    t = nv_send_rndis(f, 0, NV_CHANNEL_CONTROL, msg, NV_QUERY_HDR + in_len,
-                      NV_VIA_GPA);
-    g_assert_cmpuint(nv_wait_send(f, 0, t), ==, NV_STAT_SUCCESS);
-    m = nv_wait_rndis(f, NV_RNDIS_QUERY | NV_RNDIS_COMPLETION, id);
-    mlen = ldl_le_p(m->data + 4);
     g_assert_cmpuint(mlen, >=, 24);
     status = ldl_le_p(m->data + 12);
     len = ldl_le_p(m->data + 16);
@@ -823,25 +833,9 @@ uint32_t nv_query_u32(NVGuest *f, uint32_t oid)
 
 uint32_t nv_set(NVGuest *f, uint32_t oid, const void *info, uint32_t len)
 {
-    g_autofree uint8_t *msg = g_malloc0(NV_QUERY_HDR + len);
-    uint32_t id = ++f->req_id;
+    NVRndis *m = oid_request(f, NV_RNDIS_SET, oid, info, len);
     uint32_t status;
-    uint64_t t;
-    NVRndis *m;
 
-    stl_le_p(msg, NV_RNDIS_SET);
-    stl_le_p(msg + 4, NV_QUERY_HDR + len);
-    stl_le_p(msg + 8, id);
-    stl_le_p(msg + 12, oid);
-    stl_le_p(msg + 16, len);
-    stl_le_p(msg + 20, 20);
-    if (len) {
-        memcpy(msg + NV_QUERY_HDR, info, len);
-    }
-    t = nv_send_rndis(f, 0, NV_CHANNEL_CONTROL, msg, NV_QUERY_HDR + len,
-                      NV_VIA_GPA);
-    g_assert_cmpuint(nv_wait_send(f, 0, t), ==, NV_STAT_SUCCESS);
-    m = nv_wait_rndis(f, NV_RNDIS_SET | NV_RNDIS_COMPLETION, id);
     g_assert_cmpuint(ldl_le_p(m->data + 4), >=, 16);
     status = ldl_le_p(m->data + 12);
     nv_rndis_free(m);

@@ -15,11 +15,6 @@
 #include "tests/qtest/fuzz/fuzz.h"
 #include "vmbus-fuzz.h"
 
-static void hv_ic_setup(VFuzz *f)
-{
-    vfuzz_connect_and_open(f, 4, 4);
-}
-
 static const VFuzzTarget hv_ic_fuzz = {
     .name = "vmbus-hv-ic",
     .description = "Integration services: heartbeat, shutdown, timesync, KVP",
@@ -28,7 +23,8 @@ static const VFuzzTarget hv_ic_fuzz = {
     .nvps = 1,
     .ops = 1u << VFUZZ_OP_SEND | 1u << VFUZZ_OP_DRAIN |
            1u << VFUZZ_OP_RUN | 1u << VFUZZ_OP_SIGNAL | 1u << VFUZZ_OP_RING,
-    .setup = hv_ic_setup,
+    .channels = 4,
+    .ring_pages = 4,
 };
 
 static void register_hv_ic_fuzz(void)

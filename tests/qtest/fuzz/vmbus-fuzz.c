@@ -445,7 +445,8 @@ static void run_input(VFuzz *f, const VFuzzTarget *t, VFuzzInput *in)
  * ------
  */
 
-void vfuzz_connect_and_open(VFuzz *f, int max, uint32_t pages)
+/* Connects at VMBus 5.3, takes every offer, opens up to @max of them. */
+static void connect_and_open(VFuzz *f, int max, uint32_t pages)
 {
     HvpMessage offers[VFUZZ_MAX_CHANNELS];
     int n;
@@ -496,6 +497,8 @@ static void vfuzz_one(QTestState *qts, const unsigned char *data,
     vmbus_guest_init(&f.g, qts, t->nvps, 2);
     if (t->setup) {
         t->setup(&f);
+    } else if (t->channels) {
+        connect_and_open(&f, t->channels, t->ring_pages);
     }
     run_input(&f, t, &in);
     flush_events(qts);

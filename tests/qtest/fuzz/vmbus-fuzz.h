@@ -71,18 +71,18 @@ typedef struct VFuzzTarget {
     int nvps;
     uint32_t ops;               /* VFUZZ_OP_* allowed */
     int dev_ops;                /* how many device ops @op handles */
+    /*
+     * Without @setup, and with @channels: VMBus 5.3 connected, every offer
+     * taken, and the first @channels opened on rings of @ring_pages each.
+     */
+    int channels;
+    uint32_t ring_pages;
     void (*setup)(VFuzz *f);
     void (*op)(VFuzz *f, int op, VFuzzInput *in);
     void (*teardown)(VFuzz *f);
 } VFuzzTarget;
 
 void vfuzz_register(const VFuzzTarget *t);
-
-/*
- * For setups: connects at VMBus 5.3, takes every offer and opens up to
- * @max of the channels with rings of @pages pages each way.
- */
-void vfuzz_connect_and_open(VFuzz *f, int max, uint32_t pages);
 
 /* A packet into @ch's ring, without asserting anything about the host. */
 bool vfuzz_ring_send(VFuzz *f, VMBusGuestChannel *ch, uint16_t type,

@@ -16,11 +16,6 @@
 #include "tests/qtest/fuzz/fuzz.h"
 #include "vmbus-fuzz.h"
 
-static void vmbus_msg_setup(VFuzz *f)
-{
-    vfuzz_connect_and_open(f, 1, 4);
-}
-
 static const VFuzzTarget vmbus_msg_fuzz = {
     .name = "vmbus-msg",
     .description = "VMBus channel manager messages, GPADLs and channel states",
@@ -29,7 +24,8 @@ static const VFuzzTarget vmbus_msg_fuzz = {
     .ops = 1u << VFUZZ_OP_POST | 1u << VFUZZ_OP_GPADL |
            1u << VFUZZ_OP_SIGNAL | 1u << VFUZZ_OP_DRAIN |
            1u << VFUZZ_OP_RUN | 1u << VFUZZ_OP_MEM | 1u << VFUZZ_OP_SEND,
-    .setup = vmbus_msg_setup,
+    .channels = 1,
+    .ring_pages = 4,
 };
 
 static void register_vmbus_msg_fuzz(void)

@@ -16,11 +16,6 @@
 #include "tests/qtest/fuzz/fuzz.h"
 #include "vmbus-fuzz.h"
 
-static void vmbus_ring_setup(VFuzz *f)
-{
-    vfuzz_connect_and_open(f, 1, 3);
-}
-
 static const VFuzzTarget vmbus_ring_fuzz = {
     .name = "vmbus-ring",
     .description = "VMBus ring buffers: packets, descriptors and indices",
@@ -29,7 +24,8 @@ static const VFuzzTarget vmbus_ring_fuzz = {
     .ops = 1u << VFUZZ_OP_SEND | 1u << VFUZZ_OP_RING |
            1u << VFUZZ_OP_SIGNAL | 1u << VFUZZ_OP_DRAIN |
            1u << VFUZZ_OP_RUN | 1u << VFUZZ_OP_MEM,
-    .setup = vmbus_ring_setup,
+    .channels = 1,
+    .ring_pages = 3,
 };
 
 static void register_vmbus_ring_fuzz(void)
