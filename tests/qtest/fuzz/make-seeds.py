@@ -110,16 +110,37 @@ def ring():
 
 
 def ic():
-    hdr = bytes(28)
+    # hv-ic-fuzz.c's ops: NEGOTIATE (sel, fw index, version index), ANSWER
+    # (sel), HOST (sel, then the request's operands).
+    def negotiate(chan, fw=0, ver=0):
+        return u8(DEV) + u8(chan) + u8(fw) + u8(ver)
+
+    def answer(chan):
+        return u8(DEV + 1) + u8(chan)
+
+    def string(s):
+        return u16(len(s)) + s
+
+    def kvp(op, pool, key=b'', value=b''):
+        return u8(DEV + 2) + u8(0) + u8(op) + u8(pool) + string(key) + \
+            string(value)
+
+    ready = drain() + run(5) + drain() + \
+        b''.join(negotiate(c) for c in range(4)) + run(5) + drain()
+    answer_all = drain() + b''.join(answer(c) for c in range(4)) + run(5)
     for chan in range(4):
-        neg = bytearray(hdr + bytes(24))
-        struct.pack_into('<H', neg, 12, 0)          # negotiate
-        struct.pack_into('<H', neg, 18, 24)
-        neg[25] = 1 | 4                             # transaction, response
-        struct.pack_into('<HHHHHH', neg, 28, 1, 1, 0, 3, 0, 3)
-        yield f'negotiate-{chan}', (drain() + send(bytes(neg), chan=chan) +
+        yield f'negotiate-{chan}', (run(5) + drain() + negotiate(chan) +
                                     run(5) + drain())
-    yield 'timers', run(200) + drain() + run(200) + drain()
+    yield 'negotiate-old', (run(5) + drain() +
+                            b''.join(negotiate(c, 1, 1) for c in range(4)) +
+                            run(5) + drain())
+    yield 'timers', ready + run(200) + answer_all + run(200) + answer_all
+    yield 'kvp-enumerate', ready + kvp(3, 0) + run(5) + answer_all
+    yield 'kvp-set', ready + kvp(1, 1, b'key', b'value') + run(5) + answer_all
+    yield 'kvp-get', ready + kvp(0, 1, b'key') + run(5) + answer_all
+    yield 'shutdown', (ready + u8(DEV + 2) + u8(0x40) + u32(5) + u32(30) +
+                       string(b'bye') + run(5) + answer_all)
+    yield 'heartbeat-query', ready + u8(DEV + 2) + u8(2) + run(100)
 
 
 def rndis(msgtype, body):
@@ -232,7 +253,8 @@ DICTS = {
                                     0x10001, 13, 0xabc, 0x4000)],
     'vmbus-ring': [le32(v) for v in (0x1ff8, 0x2000, 0x30006, 9, 0xb, 7)],
     'vmbus-hv-ic': [struct.pack('<H', i) for i in range(5)] +
-                   [b'\x05', le32(0x30000), le32(0x80004005)],
+                   [b'\x05', le32(0x80004005), le32(0x80070103)] +
+                   [le32(v) for v in (1, 3, 4, 5, 0x10003, 0x20003)],
     'vmbus-hv-net': [le32(o) for o in OIDS] +
                     [le32(i) for i in range(1, 9)] +
                     [le32(i) for i in (1, 100, 101, 103, 104, 106, 107, 108,

@@ -154,13 +154,27 @@ bool vfuzz_ring_send(VFuzz *f, VMBusGuestChannel *ch, uint16_t type,
     return true;
 }
 
+/* Copies the packet at @read (descriptor @desc) for the target to answer. */
+static void keep_packet(VFuzz *f, VMBusGuestPacket *pkt, uint64_t ctrl,
+                        uint32_t size, uint32_t read, const uint8_t *desc,
+                        uint32_t off, uint32_t len)
+{
+    pkt->type = lduw_le_p(desc);
+    pkt->flags = lduw_le_p(desc + 6);
+    pkt->trans_id = ldq_le_p(desc + 8);
+    pkt->len = MIN(len - off, sizeof(pkt->data));
+    pkt->ext_len = 0;
+    ring_read(f, ctrl, size, (read + off) % size, pkt->data, pkt->len);
+}
+
 /*
  * Takes what the host put in @ch's ring; completes the packets that want
  * it (transfer-page packets as netvsc does, with NVSP's RNDIS completion).
  * A descriptor no guest would accept empties the ring.
  */
-static void drain_channel(VFuzz *f, VMBusGuestChannel *ch, uint32_t status)
+static void drain_channel(VFuzz *f, int chan, uint32_t status)
 {
+    VMBusGuestChannel *ch = &f->ch[chan];
     uint64_t ctrl = ch->ring_gpa + ch->send_pages * PAGE;
     uint32_t size = ring_datasize(ch->recv_pages);
     uint8_t desc[16], comp[8];
@@ -186,6 +200,9 @@ static void drain_channel(VFuzz *f, VMBusGuestChannel *ch, uint32_t status)
         if (off < 16 || len < off || len + 8 > used) {
             qtest_writel(f->qts, ctrl + VMBUS_GUEST_RING_READ, write);
             break;
+        }
+        if (f->last) {
+            keep_packet(f, &f->last[chan], ctrl, size, read, desc, off, len);
         }
         qtest_writel(f->qts, ctrl + VMBUS_GUEST_RING_READ,
                      (read + len + 8) % size);
@@ -216,7 +233,7 @@ static void drain(VFuzz *f, uint32_t status)
         }
     }
     for (int i = 0; i < f->nch; i++) {
-        drain_channel(f, &f->ch[i], status);
+        drain_channel(f, i, status);
     }
 }
 
@@ -494,6 +511,9 @@ static void vfuzz_one(QTestState *qts, const unsigned char *data,
     VFuzz f = { .qts = qts, .nvps = t->nvps, .trans_id = 0x1000 };
 
     idle_streak = 0;
+    if (t->keep_packets) {
+        f.last = g_new0(VMBusGuestPacket, VFUZZ_MAX_CHANNELS);
+    }
     vmbus_guest_init(&f.g, qts, t->nvps, 2);
     if (t->setup) {
         t->setup(&f);
@@ -507,6 +527,7 @@ static void vfuzz_one(QTestState *qts, const unsigned char *data,
     }
     fuzz_reset(qts);
     flush_events(qts);
+    g_free(f.last);
 }
 
 void vfuzz_register(const VFuzzTarget *t)

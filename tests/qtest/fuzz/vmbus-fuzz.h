@@ -61,6 +61,8 @@ typedef struct VFuzz {
     VMBusGuestChannel ch[VFUZZ_MAX_CHANNELS];
     int nch;                    /* channels the setup opened */
     uint64_t trans_id;
+    /* With VFuzzTarget.keep_packets: the last packet drained per channel */
+    VMBusGuestPacket *last;
     void *dev;                  /* the target's guest driver */
 } VFuzz;
 
@@ -77,6 +79,7 @@ typedef struct VFuzzTarget {
      */
     int channels;
     uint32_t ring_pages;
+    bool keep_packets;          /* fill VFuzz.last as drains go */
     void (*setup)(VFuzz *f);
     void (*op)(VFuzz *f, int op, VFuzzInput *in);
     void (*teardown)(VFuzz *f);
