@@ -3,9 +3,10 @@
  *
  * Starts where Linux's netvsc is once its NIC is up: NVSP 6.1 negotiated,
  * receive and send buffers shared, RNDIS initialised, packet filter set;
- * QEMU's user network answers what gets out. The input sends RNDIS
- * messages (control, OIDs, data packets with per-packet information)
- * through send-buffer sections or GPA-direct ranges, any NVSP message, and
+ * four queues, so that RSS and subchannel requests are honoured; QEMU's
+ * user network answers what gets out. The input sends RNDIS messages
+ * (control, OIDs, data packets with per-packet information) through
+ * send-buffer sections or GPA-direct ranges, any NVSP message, and
  * completes (or not) the frames the host puts in the receive buffer.
  *
  * Copyright (c) 2026 The qemu-vmbus authors
@@ -152,7 +153,7 @@ static const VFuzzTarget hv_net_fuzz = {
     .description = "hv-net: NVSP, RNDIS control and OIDs, transmit with "
                    "per-packet information, receive completions",
     .args = "-netdev user,id=n0,restrict=on -device vmbus-bridge"
-            " -device hv-net,netdev=n0,mac=" NV_MAC,
+            " -device hv-net,netdev=n0,queues=4,mac=" NV_MAC,
     .nvps = 2,
     .ops = 1u << VFUZZ_OP_SEND | 1u << VFUZZ_OP_DRAIN |
            1u << VFUZZ_OP_RUN | 1u << VFUZZ_OP_MEM | 1u << VFUZZ_OP_GPADL |
