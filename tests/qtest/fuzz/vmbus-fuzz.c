@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "qemu/main-loop.h"
+#include "hw/core/cpu.h"
 #include "qemu/module.h"
 #include "tests/qtest/fuzz/fuzz.h"
 #include "vmbus-fuzz.h"
@@ -64,16 +65,30 @@ const uint8_t *vfuzz_bytes(VFuzzInput *in, size_t max, size_t *len)
 
 /*
  * The host's side runs in this process: the guest drivers' waits run its
- * main loop, and let the vCPU threads (SynIC message delivery runs there)
- * take the BQL. Short naps while the host makes progress; the driver's own
- * pace once a wait drags on with nothing happening.
+ * main loop, and then wait until every vCPU thread has run the work queued
+ * for it (SynIC message delivery runs there). Waiting for the work, not for
+ * a while, keeps a wait's length independent of the machine's load: a
+ * fuzzer sharing its cores with builds once gave up on an offer that a
+ * starved vCPU thread had not yet copied into the message page. Short naps
+ * while the host makes progress (disk I/O runs in other threads); the
+ * driver's own pace once a wait drags on with nothing happening.
  */
 static unsigned idle_streak;
 
+static void vcpu_work_done(CPUState *cs, run_on_cpu_data data)
+{
+}
+
 static void vfuzz_idle(unsigned us)
 {
+    CPUState *cs;
+
     idle_streak = g_main_context_pending(NULL) ? 0 : idle_streak + 1;
     flush_events(NULL);
+    CPU_FOREACH(cs) {
+        /* Queued after whatever the host queued: done means all done. */
+        run_on_cpu(cs, vcpu_work_done, RUN_ON_CPU_NULL);
+    }
     bql_unlock();
     g_usleep(idle_streak < 200 ? 10 : MIN(us, 1000));
     bql_lock();
