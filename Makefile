@@ -64,7 +64,7 @@ FUZZ_SMOKE_TIME := 20
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh smoke $(FUZZ_SMOKE_TIME)
 
-# A longer campaign: make fuzz TARGET=vmbus-hv-net TIME=1800
+# A longer campaign, TIME in CPU seconds: make fuzz TARGET=vmbus-hv-net TIME=1800
 TARGET := vmbus-hv-net
 TIME := 600
 fuzz: fuzz-build

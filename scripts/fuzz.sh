@@ -3,12 +3,22 @@
 #
 #   scripts/fuzz.sh smoke SECONDS          every target, SECONDS each, from
 #                                          the seed corpora; fails on a crash
-#   scripts/fuzz.sh run TARGET SECONDS     one campaign; its corpus grows in
+#   scripts/fuzz.sh run TARGET SECONDS     one campaign of SECONDS of CPU
+#                                          time; its corpus grows in
 #                                          ~/.cache/qemu-vmbus/fuzz/TARGET
+#   scripts/fuzz.sh cover TARGET           what the campaign's corpus reaches
+#                                          of hw/vmbus/: functions and edges
+#                                          per file
 #   scripts/fuzz.sh list                   the targets
 #
 # Crashes, leaks and timeouts land in build/fuzz-artifacts/TARGET/. Each run
 # ends with a line: target, executions, executions per second, coverage.
+#
+# A campaign counts CPU seconds, not wall seconds: on a machine shared with
+# builds a wall-clock budget says little about the fuzzing done. It runs
+# libFuzzer in rounds until the CPU time is spent; every round ends as
+# libFuzzer ends a run (stats, leak check at exit) and the next starts from
+# the corpus the earlier ones grew.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +32,12 @@ targets=(vmbus-hv-partition vmbus-msg vmbus-ring vmbus-hv-ic vmbus-hv-net
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/scripts/lsan-suppressions.txt}
+# Symbolized reports and coverage need llvm-symbolizer, which clang's llvm-14
+# installs under a versioned name.
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && ! command -v llvm-symbolizer >/dev/null &&
+    [ -x /usr/bin/llvm-symbolizer-14 ]; then
+    export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-14
+fi
 
 # CPU seconds (user + system) of this shell's finished children so far,
 # into the variable CHILD_CPU. `times` runs in this shell: a subshell would
@@ -36,7 +52,8 @@ child_cpu() {
     rm -f "$tfile"
 }
 
-# One libFuzzer run of TARGET for SECONDS over CORPUS (written to).
+# One libFuzzer run of TARGET for SECONDS over CORPUS (written to); its CPU
+# seconds into RUN_CPU and its executions into RUN_EXECS.
 run_one() {
     local target=$1 secs=$2 corpus=$3 log art rc=0 dict=() cpu0
     art=$top/build/fuzz-artifacts/$target
@@ -51,7 +68,9 @@ run_one() {
         -artifact_prefix="$art/" "$corpus" "$seeds/$target" \
         > "$log" 2>&1 || rc=$?
     child_cpu
-    summarise "$target" "$log" "$rc" $((CHILD_CPU - cpu0))
+    RUN_CPU=$((CHILD_CPU - cpu0))
+    RUN_EXECS=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    summarise "$target" "$log" "$rc" "$RUN_CPU"
     if [ "$rc" != 0 ]; then
         tail -n 60 "$log" >&2
     fi
@@ -83,7 +102,30 @@ smoke)
     ;;
 run)
     [ $# = 3 ] || { echo "usage: $0 run TARGET SECONDS" >&2; exit 2; }
-    run_one "$2" "$3" "$HOME/.cache/qemu-vmbus/fuzz/$2"
+    target=$2 budget=$3 used=0 execs=0 rounds=0
+    corpus=$HOME/.cache/qemu-vmbus/fuzz/$target
+    # A round's wall time is the CPU time still owed (at least a minute):
+    # alone on a core it ends the campaign, next to other work it falls short
+    # and another round follows.
+    while [ "$used" -lt "$budget" ]; do
+        left=$((budget - used))
+        run_one "$target" $((left < 60 ? 60 : left)) "$corpus"
+        used=$((used + RUN_CPU))
+        execs=$((execs + ${RUN_EXECS:-0}))
+        rounds=$((rounds + 1))
+    done
+    printf 'fuzz: %-20s campaign: %d CPU s in %d rounds, %d executions, %d corpus inputs\n' \
+        "$target" "$used" "$rounds" "$execs" "$(ls "$corpus" | wc -l)"
+    ;;
+cover)
+    [ $# = 2 ] || { echo "usage: $0 cover TARGET" >&2; exit 2; }
+    corpus=$HOME/.cache/qemu-vmbus/fuzz/$2
+    mkdir -p "$corpus"
+    # -runs=0 replays the corpus and stops; -print_coverage then lists every
+    # instrumented function with its edges, symbolized.
+    "$fuzzer" --fuzz-target="$2" -runs=0 -print_coverage=1 -timeout=30 \
+        -rss_limit_mb=4096 "$corpus" "$seeds/$2" 2>&1 |
+    "$top/scripts/fuzz-coverage.py" "$2"
     ;;
 list)
     printf '%s\n' "${targets[@]}"
