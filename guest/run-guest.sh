@@ -45,6 +45,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# A sanitizer build is slower: its tests set QEMU_VMBUS_SLOWDOWN.
+timeout=$((timeout * ${QEMU_VMBUS_SLOWDOWN:-1}))
+
 kit=$("$top/guest/build-kit.sh")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

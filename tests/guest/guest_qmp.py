@@ -12,6 +12,16 @@ import time
 # The Hyper-V enlightenments every guest test runs with, under TCG.
 HV_CPU = "qemu64,hv-relaxed=on,hv-vpindex=on,hv-synic=on,hv-time=on"
 
+# How much slower than a plain build the emulator is: `make
+# check-sanitizers` sets 3, as it gives meson's timeouts. Every deadline a
+# test waits for the guest by scales with it (run-guest.sh's kill too).
+SLOWDOWN = int(os.environ.get("QEMU_VMBUS_SLOWDOWN", "1"))
+
+
+def deadline_after(seconds):
+    """The monotonic time @seconds from now, scaled by SLOWDOWN."""
+    return time.monotonic() + seconds * SLOWDOWN
+
 
 class Results:
     """(ok, text) pairs, reported as TAP by report()."""

@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
+                       wait_exit, wait_line)
 
 # vmbus-testdev instances the host adds as cues for the guest's next step.
 CUE = "99999999-bbbb-4ccc-8ddd-00000000000%d"
@@ -67,7 +67,7 @@ def main():
         proc, log, sock = start_guest(top, qemu, work, GUEST,
                                       ["-device", "vmbus-bridge", "-device",
                                        "hv-heartbeat,id=hb,interval=200"])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             ok(wait_line(log, "ready", deadline), "hv_utils loaded")

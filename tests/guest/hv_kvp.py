@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
+                       wait_exit, wait_line)
 
 CUE = "99999999-bbbb-4ccc-8ddd-000000000001"
 GUEST = f"""
@@ -44,7 +44,7 @@ def main():
             ["-netdev", "user,id=n0",
              "-device", "virtio-net-pci,netdev=n0,romfile=",
              "-device", "vmbus-bridge", "-device", "hv-kvp,id=kvp"])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             ok(wait_line(log, "ready", deadline), "hv_kvp_daemon started")

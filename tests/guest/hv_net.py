@@ -16,8 +16,9 @@ import tempfile
 import threading
 import time
 
-from guest_qmp import (Qmp, Results, dmesg_clean, free_port, report,
-                       start_guest, value, wait_exit, wait_line)
+from guest_qmp import (Qmp, Results, SLOWDOWN, deadline_after, dmesg_clean,
+                       free_port, report, start_guest, value, wait_exit,
+                       wait_line)
 
 MiB = 1024 * 1024
 SIZE = 64 * MiB
@@ -73,7 +74,8 @@ def send_to_guest(port, data, deadline):
     """Connects through hostfwd (the guest listens) and sends @data."""
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=60 * SLOWDOWN) as s:
                 s.sendall(data)
                 return True
         except OSError:
@@ -86,7 +88,7 @@ def receive_from_guest(listener, result):
     conn, _ = listener.accept()
     h, n = hashlib.md5(), 0
     with conn:
-        conn.settimeout(120)
+        conn.settimeout(120 * SLOWDOWN)
         while n < SIZE:
             chunk = conn.recv(min(MiB, SIZE - n))
             if not chunk:
@@ -108,7 +110,7 @@ def main():
         listener = socket.socket()
         listener.bind(("127.0.0.1", peer))
         listener.listen(1)
-        listener.settimeout(280)
+        listener.settimeout(280 * SLOWDOWN)
         got = {}
         rx = threading.Thread(target=receive_from_guest, args=(listener, got),
                               daemon=True)
@@ -122,7 +124,7 @@ def main():
              "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:5000",
              "-device", f"hv-net,netdev=n0,id=net0,queues={queues},"
                         "mac=52:54:00:aa:bb:cc"])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             addr = value(wait_line(log, "address", deadline))

@@ -17,8 +17,9 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, build_blkbench, dmesg_clean, report,
-                       start_guest, value, wait_exit, wait_line)
+from guest_qmp import (Qmp, Results, build_blkbench, deadline_after,
+                       dmesg_clean, report, start_guest, value, wait_exit,
+                       wait_line)
 
 MiB = 1024 * 1024
 DISK_SIZE = 128 * MiB
@@ -138,7 +139,7 @@ def main():
              "-device", "scsi-cd,bus=scsi.0,drive=c0,scsi-id=1,lun=0",
              "-drive", f"if=none,id=d1,file={hot},format=raw"],
             adds=[build_blkbench(top, work)])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             disks = wait_line(log, "disks", deadline)

@@ -10,8 +10,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
+                       wait_exit, wait_line)
 
 # The guest waits for the service, then for as long as the test may take:
 # only the host's request ends it ("GUEST: done" never comes).
@@ -32,7 +32,7 @@ def boot(top, qemu, work, name, device, action, ok):
     proc, log, sock = start_guest(top, qemu, work, GUEST,
                                   ["-device", "vmbus-bridge",
                                    "-device", device], name=name)
-    deadline = time.monotonic() + 280
+    deadline = deadline_after(280)
     qmp = None
     try:
         qmp = Qmp(sock, deadline)

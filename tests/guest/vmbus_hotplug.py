@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, report, start_guest, wait_exit,
-                       wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
+                       wait_exit, wait_line)
 
 INSTANCE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 # Added once DEVICE_DELETED came: the guest's cue that it may power off
@@ -43,7 +43,7 @@ def main():
         proc, log, sock = start_guest(top, qemu, work, GUEST,
                                       ["-device", "vmbus-bridge",
                                        "-device", "vmbus-testdev"])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             ready = wait_line(log, "ready", deadline)

@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, dmesg_clean, free_port, report,
-                       start_guest, wait_exit, wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, dmesg_clean, free_port,
+                       report, start_guest, wait_exit, wait_line)
 
 STEPS = 40
 
@@ -74,7 +74,7 @@ def main():
         dst, dst_log, dst_sock = start_guest(
             top, qemu, work, GUEST,
             args + ["-incoming", f"tcp:127.0.0.1:{port}"], name="dst")
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             sq = Qmp(src_sock, deadline)
             dq = Qmp(dst_sock, deadline)
@@ -107,7 +107,7 @@ def main():
         except Exception as e:  # a hang or a dead QEMU fails the test
             ok(False, f"driving the guests: {e!r}")
         rc = wait_exit(dst, deadline)
-        wait_exit(src, time.monotonic() + 5)
+        wait_exit(src, deadline_after(5))
         ok(rc == 0, "the destination powers off cleanly")
         ok(dmesg_clean(dst_log),
            "no warning or oops in dmesg")

@@ -7,6 +7,9 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+# As in guest_qmp: how much slower than a plain build the emulator is (a
+# sanitizer build's takes longer to probe and to run).
+SLOWDOWN = int(os.environ.get("QEMU_VMBUS_SLOWDOWN", "1"))
 ET.register_namespace("qemu", QEMU_NS)
 
 
@@ -74,12 +77,14 @@ class Virsh:
             os.makedirs(os.path.join(home, d), mode=0o700, exist_ok=True)
 
     def __call__(self, *args, timeout=120):
-        """Runs virsh @args: (ok, stdout, stderr)."""
+        """Runs virsh @args: (ok, stdout, stderr); @timeout scales with
+        SLOWDOWN."""
+        timeout *= SLOWDOWN
         cmd = ["unshare", "--user", "--map-user=65534", "--map-group=65534",
                "virsh", "-q", "-c", self.uri] + list(args)
         try:
             r = subprocess.run(cmd, capture_output=True, text=True,
                                env=self.env, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return False, "", f"virsh {' '.join(args)}: timed out"
+            return False, "", f"error: timed out after {timeout}s"
         return r.returncode == 0, r.stdout.strip(), r.stderr.strip()

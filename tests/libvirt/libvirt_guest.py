@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from libvirt_domain import Virsh, domain_xml, xml_validate
+from libvirt_domain import SLOWDOWN, Virsh, domain_xml, xml_validate
 
 NAME = "vmbus-libvirt-test"
 HV_FLAGS = {"hv-relaxed=on", "hv-vpindex=on", "hv-synic=on", "hv-time=on"}
@@ -110,7 +110,7 @@ def main():
             started, _, err = virsh("start", NAME)
             ok(started, said("virsh start", err))
             done = started and wait_done(console, root,
-                                         time.monotonic() + 300)
+                                         time.monotonic() + 300 * SLOWDOWN)
             ok(done, f"the guest runs its tour ({time.monotonic() - start:.0f}s"
                " from define)")
 
@@ -159,7 +159,7 @@ def main():
             state = ""
             since = time.monotonic()
             while done and state != "shut off" and \
-                    time.monotonic() < since + 60:
+                    time.monotonic() < since + 60 * SLOWDOWN:
                 _, out, _ = virsh(f"event --domain {NAME} --event lifecycle "
                                   f"--timeout 20; domstate {NAME}")
                 state = out.splitlines()[-1] if out else ""
