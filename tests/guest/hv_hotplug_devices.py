@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from guest_qmp import (Qmp, Results, dmesg_clean, report, start_guest,
-                       wait_exit, wait_line)
+from guest_qmp import (Qmp, Results, deadline_after, dmesg_clean, report,
+                       start_guest, wait_exit, wait_line)
 
 GUEST = """
 load_hv_modules hv_vmbus hv_netvsc hv_storvsc sd_mod
@@ -28,11 +28,26 @@ dhcp_up eth0
 say "nic $(ip -4 -o addr show eth0 | awk '{print $4}')" \\
     "$(ping -c 2 -W 5 10.0.2.2 | grep -o '[0-9]* packets received')"
 wait_for ! -b /dev/sda
-say "disk $(dd if=/dev/sda bs=4k count=1 iflag=direct 2>/dev/null |
-            md5sum | cut -c1-32)"
+# /dev/sda appears before sd_probe() is done with it: a read that early
+# can come back empty. Read until the block is there.
+i=0
+until dd if=/dev/sda of=/tmp/block bs=4k count=1 iflag=direct 2>/dev/null &&
+      [ "$(wc -c < /tmp/block)" = 4096 ] || [ $i -ge 300 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+say "disk $(md5sum < /tmp/block | cut -c1-32)"
 wait_for -e /sys/class/net/eth0
 say "nic gone"
 wait_for -b /dev/sda
+# sda goes before sd_remove()'s SYNCHRONIZE CACHE, which the host fails
+# (INVALID_LUN: the disk is gone). storvsc_remove() destroys the workqueue
+# that such an error queues work on before it removes the SCSI host, so a
+# controller unplugged while that command is out makes the guest warn in
+# __queue_work(). The target goes once sd_remove() is done.
+i=0
+while ls /sys/bus/scsi/devices | grep -qv '^host' && [ $i -lt 1200 ]; do
+    sleep 0.1; i=$((i + 1))
+done
 say "disk gone"
 i=0
 while [ -n "$(ls /sys/bus/vmbus/devices)" ] && [ $i -lt 1200 ]; do
@@ -57,7 +72,7 @@ def main():
             top, qemu, work, GUEST,
             ["-device", "vmbus-bridge", "-netdev", "user,id=n0",
              "-drive", f"if=none,id=d0,file={disk},format=raw"])
-        deadline = time.monotonic() + 280
+        deadline = deadline_after(280)
         try:
             qmp = Qmp(sock, deadline)
             ok(wait_line(log, "ready", deadline), "the guest connected")
