@@ -20,6 +20,12 @@ CLASS = "{7b1c4cf0-5f2b-4a89-9d3e-5e1f0c3a9b24}"
 GUEST = f"""
 load_hv_modules hv_vmbus
 dev=/sys/bus/vmbus/devices/{INSTANCE}
+# 6.1's hv_vmbus returns before its work queue has registered the offered
+# devices: wait for the cold-plugged one, then count.
+i=0
+while [ -z "$(ls /sys/bus/vmbus/devices)" ] && [ $i -lt 1200 ]; do
+    sleep 0.1; i=$((i + 1))
+done
 say "ready $(ls /sys/bus/vmbus/devices | wc -l)"
 i=0
 while [ ! -e $dev ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
