@@ -7,7 +7,6 @@ and a key it sets reaches the guest's external pool file.
 """
 import sys
 import tempfile
-import time
 
 from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
                        wait_exit, wait_line)

@@ -15,7 +15,6 @@ import hashlib
 import os
 import sys
 import tempfile
-import time
 
 from guest_qmp import (Qmp, Results, build_blkbench, deadline_after,
                        dmesg_clean, report, start_guest, value, wait_exit,

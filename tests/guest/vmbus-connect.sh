@@ -61,7 +61,8 @@ kit=$("$top/guest/build-kit.sh")
 (cd "$work" && mkdir -p add/etc && cp reboot.sh add/etc/guest-test.sh &&
  (cd add && find . | cpio -o -H newc --quiet) | gzip -1 > t.cpio.gz &&
  cat "$kit/initrd.img" t.cpio.gz > initrd.img)
-timeout --kill-after=10 $((300 * ${QEMU_VMBUS_SLOWDOWN:-1})) "${qemu_reboot[@]}" -kernel "$kit/vmlinuz" \
+timeout --kill-after=10 $((300 * ${QEMU_VMBUS_SLOWDOWN:-1})) \
+    "${qemu_reboot[@]}" -kernel "$kit/vmlinuz" \
     -initrd "$work/initrd.img" -append "console=ttyS0 panic=-1 loglevel=4" \
     < /dev/null > "$work/r.log" 2>&1
 [ "$(grep -c 'GUEST: done rc=0' "$work/r.log")" = 1 ] &&

@@ -7,7 +7,6 @@ appears in the guest's /sys/bus/vmbus/devices; device_del makes it go away
 """
 import sys
 import tempfile
-import time
 
 from guest_qmp import (Qmp, Results, deadline_after, report, start_guest,
                        wait_exit, wait_line)

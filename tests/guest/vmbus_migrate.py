@@ -11,7 +11,6 @@ import hashlib
 import os
 import sys
 import tempfile
-import time
 
 from guest_qmp import (Qmp, Results, deadline_after, dmesg_clean, free_port,
                        report, start_guest, wait_exit, wait_line)
